@@ -2,12 +2,478 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import re
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
+from typing import TYPE_CHECKING, Literal, TypeVar
 
 import av
 import numpy as np
+from PIL import Image
+
+from viddiff.errors import MissingVideoError, ViddiffError, VideoError
+
+if TYPE_CHECKING:
+    from viddiff.data.frame_cache import FrameCache
+
+METHOD_FPS: dict[str, float] = {
+    "fitness": 8, "ballsports": 5, "diving": 6, "music": 1, "surgery": 1
+}
+"""Frames per second the VidDiff method samples, per domain (SPEC section 2)."""
+BASELINE_FPS: dict[str, float] = {
+    "fitness": 4, "ballsports": 5, "diving": 6, "music": 1, "surgery": 1
+}
+"""Frames per second the single-call LMM baselines sample, per domain."""
+FPS_TABLES: dict[str, dict[str, float]] = {"method": METHOD_FPS, "baseline": BASELINE_FPS}
+
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
+"""File types read as frames in a frame folder (any case)."""
+
+_TIME_TOLERANCE = 1e-6
+"""Seconds; absorbs float rounding when comparing frame times with target times."""
+_RATE_TOLERANCE = 1e-6
+"""Relative; a requested fps this close above the original rate is allowed."""
+
+Size = int | tuple[int, int]
+Crop = tuple[int, int, int, int]
+_Payload = TypeVar("_Payload")
+
+
+@dataclass(frozen=True, eq=False)  # eq=False: arrays have no single truth value to compare
+class Frames:
+    """Frames sampled from one video, in display orientation."""
+
+    images: np.ndarray
+    """uint8, N x H x W x 3 (RGB)."""
+    timestamps: np.ndarray
+    """float64 seconds: presentation time of each kept frame, from the stream's start."""
+    source_indices: np.ndarray
+    """int64: index of each kept frame among the original frames (what `frames_trim` and
+    `retrieval_frames` count), in presentation order."""
+    fps: float
+    """The requested sampling rate."""
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+
+def sampling_fps(
+    domain: str, table: Literal["method", "baseline"] = "method", override: float | None = None
+) -> float:
+    """Frames per second to sample for a domain: `override` if given, else the table's value.
+
+    Args:
+        table: "method" (VidDiff's rates) or "baseline" (the single-call LMM baselines' rates).
+    """
+    if table not in FPS_TABLES:
+        raise ViddiffError(f"unknown frame-rate table {table!r}; use one of {sorted(FPS_TABLES)}")
+    if override is not None:
+        if override <= 0:
+            raise ViddiffError(f"fps override must be positive, got {override}")
+        return float(override)
+    rates = FPS_TABLES[table]
+    if domain not in rates:
+        raise ViddiffError(
+            f"unknown domain {domain!r}; known domains are {sorted(rates)}; pass an fps override"
+        )
+    return float(rates[domain])
+
+
+def read_frames(
+    path: str | Path,
+    fps: float,
+    trim: tuple[int, int | None] | None = None,
+    size: Size | None = None,
+    *,
+    fps_original: float | None = None,
+    crop: Crop | None = None,
+    cache: FrameCache | None = None,
+) -> Frames:
+    """Sample frames from a video file or a folder of frame images at `fps` frames per second.
+
+    Sampling is by timestamp at the true requested rate: the target times are
+    t0 + k / fps (k = 0, 1, ...) up to the last frame's time, where t0 is the time of the
+    first frame inside the trim, and each target keeps the last frame shown at or before it.
+    This is right on variable-frame-rate video. On a constant-rate clip whose rate is a
+    multiple of `fps` it keeps every (rate / fps)-th frame, the integer stride of the
+    published code. Where the video has a gap longer than 1 / fps, the frame shown during
+    the gap is kept for each target inside it, so it appears more than once.
+
+    Args:
+        path: a video file, or a folder of frame images (.jpg, .jpeg, .png, .bmp, .webp),
+            ordered by natural sort of their names (f2 before f10).
+        fps: sampling rate; must not exceed the original rate.
+        trim: Python slice [start, end) over the original frame indices; end None keeps to
+            the last frame, an end past the last frame is clipped.
+        size: None keeps the original size; an int scales the longer side to that many
+            pixels keeping the aspect ratio (never upscaling); (width, height) is exact.
+        fps_original: frame rate of a frame folder (frame i is at i / fps_original);
+            required for a folder, ignored for a file (its stream's timestamps are used).
+        crop: (x, y, width, height) in display pixels of the full-size frame, applied
+            before scaling (e.g. one half of a side-by-side pair).
+        cache: where to keep decoded frames for the next identical read.
+
+    Raises:
+        MissingVideoError: `path` does not exist.
+        VideoError: the video cannot be read, or the arguments do not fit it.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise MissingVideoError(path, "no such video file or frame folder; check the video root")
+    trim = _checked_trim(path, trim)
+    _check_arguments(path, fps, size, crop)
+    if cache is None:
+        return _read(path, fps, trim, size, crop, fps_original)
+    key = cache.key(path, fps=fps, trim=trim, size=size, crop=crop, fps_original=fps_original)
+    frames = cache.load(key)
+    if frames is None:
+        frames = _read(path, fps, trim, size, crop, fps_original)
+        cache.store(key, frames)
+    return frames
+
+
+def _read(
+    path: Path,
+    fps: float,
+    trim: tuple[int, int | None],
+    size: Size | None,
+    crop: Crop | None,
+    fps_original: float | None,
+) -> Frames:
+    if path.is_dir():
+        return _read_folder(path, fps, trim, size, crop, fps_original)
+    return _read_file(path, fps, trim, size, crop)
+
+
+def frame_image_paths(folder: Path) -> list[Path]:
+    """Image files of a frame folder, in natural order of their names (f2 before f10)."""
+    images = [p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file()]
+    return sorted(images, key=lambda p: (_natural_key(p.name), p.name))
+
+
+def _natural_key(name: str) -> tuple[str | int, ...]:
+    return tuple(int(part) if part.isdigit() else part for part in re.split(r"(\d+)", name))
+
+
+def _checked_trim(path: Path, trim: tuple[int, int | None] | None) -> tuple[int, int | None]:
+    if trim is None:
+        return 0, None
+    start, end = trim
+    if start < 0 or (end is not None and end < 0):
+        raise VideoError(path, f"trim [{start}, {end}) has a negative index; use indices >= 0")
+    if end is not None and start >= end:
+        raise VideoError(path, f"trim [{start}, {end}) is empty; its start must be below its end")
+    return start, end
+
+
+def _check_arguments(path: Path, fps: float, size: Size | None, crop: Crop | None) -> None:
+    if fps <= 0:
+        raise VideoError(path, f"sampling fps must be positive, got {fps}")
+    if size is not None and not _is_valid_size(size):
+        raise VideoError(path, f"size {size!r} must be a positive int or (width, height)")
+    if crop is not None:
+        x, y, width, height = crop
+        if x < 0 or y < 0 or width <= 0 or height <= 0:
+            raise VideoError(path, f"crop {crop} needs x, y >= 0 and a positive width and height")
+
+
+def _is_valid_size(size: object) -> bool:
+    if isinstance(size, int) and not isinstance(size, bool):
+        return size > 0
+    return (
+        isinstance(size, tuple)
+        and len(size) == 2
+        and all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in size)
+    )
+
+
+def _check_rate(path: Path, fps: float, original: float | None, what: str) -> None:
+    if original is not None and fps > original * (1 + _RATE_TOLERANCE):
+        raise VideoError(
+            path, f"sampling fps {fps:g} is above the {what} {original:g}; use at most {original:g}"
+        )
+
+
+def _trim_error(path: Path, trim: tuple[int, int | None], n_frames: int) -> VideoError:
+    start, end = trim
+    return VideoError(
+        path, f"trim [{start}, {end}) is outside the video, which has {n_frames} frames"
+    )
+
+
+def _sample_by_time(
+    frames: Iterable[tuple[int, float, _Payload]], fps: float
+) -> Iterator[tuple[int, float, _Payload]]:
+    """For each target time t0 + k / fps up to the last frame's time, yield the last frame
+    (index, time, payload) at or before it; frames must come in presentation order.
+
+    A frame is yielded as soon as the next frame shows it is the last one before a target,
+    so a payload is still valid when yielded (PyAV frames are only held one at a time).
+    """
+    candidate: tuple[int, float, _Payload] | None = None
+    t0 = 0.0
+    k = 0
+    for frame in frames:
+        if candidate is None:
+            t0 = frame[1]
+        else:
+            while frame[1] > t0 + k / fps + _TIME_TOLERANCE:
+                yield candidate
+                k += 1
+        candidate = frame
+    if candidate is None:
+        return
+    while t0 + k / fps <= candidate[1] + _TIME_TOLERANCE:
+        yield candidate
+        k += 1
+
+
+def _output_size(display: tuple[int, int], size: Size | None) -> tuple[int, int]:
+    """(width, height) of an output frame whose display size is `display`."""
+    if size is None:
+        return display
+    if isinstance(size, tuple):
+        return size
+    longer = max(display)
+    if size >= longer:
+        return display
+    width, height = display
+    return max(1, round(width * size / longer)), max(1, round(height * size / longer))
+
+
+def _check_crop(path: Path, crop: Crop | None, display: tuple[int, int]) -> None:
+    if crop is None:
+        return
+    x, y, width, height = crop
+    if x + width > display[0] or y + height > display[1]:
+        raise VideoError(
+            path,
+            f"crop {crop} (x, y, width, height) does not fit in the frame, "
+            f"which is {display[0]}x{display[1]}",
+        )
+
+
+def _crop_and_resize(image: np.ndarray, crop: Crop | None, size: Size | None) -> np.ndarray:
+    """Crop a display-oriented H x W x 3 image, then scale it with PIL (antialiased bilinear)."""
+    if crop is not None:
+        x, y, width, height = crop
+        image = image[y : y + height, x : x + width]
+    out = _output_size((image.shape[1], image.shape[0]), size)
+    if out == (image.shape[1], image.shape[0]):
+        return image
+    resized = Image.fromarray(np.ascontiguousarray(image)).resize(out, Image.Resampling.BILINEAR)
+    return np.asarray(resized)
+
+
+class _FrameStack:
+    """Kept images in one growing uint8 array, so peak memory stays near their total size."""
+
+    def __init__(self, path: Path, capacity: int):
+        self._path = path
+        self._capacity = max(capacity, 1)
+        self._array: np.ndarray | None = None
+        self._count = 0
+
+    def append(self, image: np.ndarray, index: int) -> None:
+        if self._array is None:
+            self._array = np.empty((self._capacity, *image.shape), dtype=np.uint8)
+        elif image.shape != self._array.shape[1:]:
+            h, w = self._array.shape[1:3]
+            raise VideoError(
+                self._path,
+                f"frame {index} is {image.shape[1]}x{image.shape[0]}, but earlier frames are "
+                f"{w}x{h}; pass size=(width, height) to scale every frame to one size",
+            )
+        if self._count == len(self._array):
+            # In-place realloc: the buffer is ours alone, so no view can dangle.
+            self._array.resize((self._count * 3 // 2 + 1, *self._array.shape[1:]), refcheck=False)
+        self._array[self._count] = image
+        self._count += 1
+
+    def finish(self) -> np.ndarray:
+        if self._array is None:
+            return np.empty((0, 0, 0, 3), dtype=np.uint8)
+        if self._count < len(self._array):
+            self._array.resize((self._count, *self._array.shape[1:]), refcheck=False)
+        return self._array
+
+
+def _collect(
+    path: Path,
+    kept: Iterable[tuple[int, float, _Payload]],
+    to_image: Callable[[_Payload], np.ndarray],
+    capacity: int,
+    fps: float,
+) -> Frames:
+    """Convert each kept frame once (a frame kept twice reuses its image) into `Frames`."""
+    stack = _FrameStack(path, capacity)
+    timestamps: list[float] = []
+    indices: list[int] = []
+    image = np.empty(0, dtype=np.uint8)
+    for index, timestamp, payload in kept:
+        if not indices or indices[-1] != index:
+            image = to_image(payload)
+        stack.append(image, index)
+        timestamps.append(timestamp)
+        indices.append(index)
+    return Frames(
+        images=stack.finish(),
+        timestamps=np.asarray(timestamps, dtype=np.float64),
+        source_indices=np.asarray(indices, dtype=np.int64),
+        fps=float(fps),
+    )
+
+
+def _read_folder(
+    folder: Path,
+    fps: float,
+    trim: tuple[int, int | None],
+    size: Size | None,
+    crop: Crop | None,
+    fps_original: float | None,
+) -> Frames:
+    if fps_original is None:
+        raise VideoError(
+            folder, "is a frame folder; pass fps_original, the rate its frames were taken at"
+        )
+    if fps_original <= 0:
+        raise VideoError(folder, f"fps_original must be positive, got {fps_original}")
+    paths = frame_image_paths(folder)
+    if not paths:
+        raise VideoError(folder, f"frame folder holds no images ({', '.join(IMAGE_SUFFIXES)})")
+    _check_rate(folder, fps, fps_original, "frame folder's fps_original")
+    start, end = trim
+    if start >= len(paths):
+        raise _trim_error(folder, trim, len(paths))
+    stop = len(paths) if end is None else min(end, len(paths))
+    in_trim = ((i, i / fps_original, paths[i]) for i in range(start, stop))
+    kept = list(_sample_by_time(in_trim, fps))
+
+    def to_image(image_path: Path) -> np.ndarray:
+        image = _load_image(image_path)
+        _check_crop(image_path, crop, (image.shape[1], image.shape[0]))
+        return _crop_and_resize(image, crop, size)
+
+    return _collect(folder, kept, to_image, len(kept), fps)
+
+
+def _load_image(path: Path) -> np.ndarray:
+    try:
+        with Image.open(path) as image:
+            return np.asarray(image.convert("RGB"))
+    except (OSError, ValueError, Image.DecompressionBombError) as e:
+        raise VideoError(path, f"cannot be read as an image ({e}); replace or remove it") from e
+
+
+def _read_file(
+    path: Path, fps: float, trim: tuple[int, int | None], size: Size | None, crop: Crop | None
+) -> Frames:
+    if path.stat().st_size == 0:
+        raise VideoError(path, "is empty (0 bytes); download or copy the video again")
+    try:
+        with av.open(str(path)) as container:
+            if not container.streams.video:
+                raise VideoError(path, "has no video stream; is it a video file?")
+            stream = container.streams.video[0]
+            stream.thread_type = "AUTO"  # frame and slice threads: decoding is the bottleneck
+            rate = stream.average_rate or stream.guessed_rate
+            _check_rate(path, fps, float(rate) if rate else None, "video's frame rate")
+            decoded = _DecodedFrames(path, container, stream, trim)
+            frames = _collect(
+                path,
+                _sample_by_time(decoded, fps),
+                lambda frame: _frame_to_image(path, frame, size, crop),
+                _estimated_kept_count(stream, trim, fps),
+                fps,
+            )
+    except av.FFmpegError as e:
+        raise VideoError(path, f"cannot be decoded: {e}; is it a video file?") from e
+    if decoded.count == 0:
+        raise VideoError(path, "decodes to zero frames; the file is truncated or holds no video")
+    if len(frames) == 0:
+        raise _trim_error(path, trim, decoded.count)
+    return frames
+
+
+class _DecodedFrames:
+    """Decodes sequentially, yielding (index, seconds from stream start, frame) inside a trim,
+    and stopping after its end; `count` is how many frames were decoded."""
+
+    def __init__(
+        self,
+        path: Path,
+        container: av.container.InputContainer,
+        stream: av.video.stream.VideoStream,
+        trim: tuple[int, int | None],
+    ):
+        self._path = path
+        self._container = container
+        self._stream = stream
+        self._trim = trim
+        self.count = 0
+
+    def __iter__(self) -> Iterator[tuple[int, float, av.VideoFrame]]:
+        start, end = self._trim
+        time_base = self._stream.time_base or Fraction(1)
+        rate = self._stream.average_rate or self._stream.guessed_rate
+        origin = self._stream.start_time
+        for index, frame in enumerate(self._container.decode(self._stream)):
+            self.count = index + 1
+            if end is not None and index >= end:
+                return
+            if origin is None:
+                origin = frame.pts
+            if index < start:
+                continue
+            if frame.pts is not None:
+                timestamp = float((frame.pts - (origin or 0)) * time_base)
+            elif rate:
+                timestamp = float(index / rate)  # no timestamp: assume the nominal constant rate
+            else:
+                raise VideoError(self._path, f"frame {index} has no timestamp, the stream no rate")
+            yield index, timestamp, frame
+
+
+def _estimated_kept_count(
+    stream: av.video.stream.VideoStream, trim: tuple[int, int | None], fps: float
+) -> int:
+    """How many frames sampling will keep, from the stream's metadata (a first buffer size)."""
+    rate = stream.average_rate
+    n_frames = stream.frames
+    if not n_frames and rate and stream.duration and stream.time_base:
+        n_frames = int(stream.duration * stream.time_base * rate)
+    if not rate or not n_frames:
+        return 64
+    start, end = trim
+    last = n_frames - 1 if end is None else min(end, n_frames) - 1
+    return max(int((last - start) / rate * fps) + 1, 1)
+
+
+def _frame_to_image(
+    path: Path, frame: av.VideoFrame, size: Size | None, crop: Crop | None
+) -> np.ndarray:
+    """RGB array of a decoded frame in display orientation, cropped and scaled."""
+    rotation = frame.rotation or 0
+    if rotation % 90:
+        raise VideoError(
+            path, f"has a display rotation of {rotation} degrees; only multiples of 90 are handled"
+        )
+    quarter_turns = (rotation // 90) % 4
+    display = (frame.width, frame.height) if quarter_turns % 2 == 0 else (frame.height, frame.width)
+    _check_crop(path, crop, display)
+    if crop is not None:
+        full = np.rot90(frame.to_ndarray(format="rgb24"), k=quarter_turns)
+        return _crop_and_resize(full, crop, size)
+    width, height = _output_size(display, size)
+    if quarter_turns % 2:
+        width, height = height, width
+    if (width, height) == (frame.width, frame.height):
+        coded = frame.to_ndarray(format="rgb24")
+    else:
+        coded = frame.to_ndarray(format="rgb24", width=width, height=height, interpolation="AREA")
+    return np.rot90(coded, k=quarter_turns)
 
 
 def write_video(
