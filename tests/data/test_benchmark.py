@@ -270,3 +270,29 @@ def test_hub_source_offline_gives_clear_error(monkeypatch):
     monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", True)
     with pytest.raises(DatasetError, match=r"cannot load nobody/no-such-bench from the Hugging Face Hub .*save_to_disk"):
         load_benchmark("nobody/no-such-bench")
+
+
+@pytest.mark.parametrize(
+    "source, domain, expected",
+    [
+        ("humann", "fitness", "download data/videos_fitness.zip from the Hugging Face dataset jmhb/ViddiffBench"),
+        ("JIGSAWS", "surgery", "download data/videos_surgery.zip"),
+        ("EgoExo4D", "ballsports", "request Ego-Exo4D access"),
+        ("Ego-Exo4D", "music", "downscaled_takes/448 with the `egoexo` downloader"),
+        ("FineDiving", "diving", "FineDiving videos"),
+        ("synthetic", "fitness", "regenerate the benchmark with `viddiff synth`"),
+        ("my_lab", "surgery", "download data/videos_surgery.zip"),
+        ("my_lab", "juggling", "obtain the my_lab videos"),
+    ],
+)
+def test_obtain_hint_names_where_videos_come_from(source, domain, expected):
+    from viddiff.data.sources import obtain_hint
+
+    assert expected in obtain_hint(source, domain)
+
+
+def test_obtain_hint_uses_the_configured_video_repo():
+    from viddiff.data.sources import obtain_hint
+
+    hint = obtain_hint("humann", "fitness", video_repo="viddiff/VidDiffBench")
+    assert "Hugging Face dataset viddiff/VidDiffBench (`huggingface-cli download --repo-type dataset viddiff/VidDiffBench data/videos_fitness.zip`)" in hint

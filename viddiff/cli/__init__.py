@@ -1,0 +1,44 @@
+"""The `viddiff` command: one module per subcommand, each with `add_parser` and `run`."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from viddiff import __version__
+from viddiff.cli import data, synth
+from viddiff.errors import ViddiffError
+
+EPILOG = """quick start:
+  viddiff synth runs/synth --pairs 12 --seed 0      # a small benchmark of stick-figure videos
+  viddiff data runs/synth --check                   # its summary; decode every video
+  viddiff data jmhb/VidDiffBench --video-root DIR --split easy --check
+"""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="viddiff",
+        description="Tell how two people differ when performing the same action, from two videos.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"viddiff {__version__}")
+    commands = parser.add_subparsers(title="commands", metavar="COMMAND", required=True)
+    for module in (synth, data):
+        module.add_parser(commands)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit status (2 for a usage or input error)."""
+    args = build_parser().parse_args(argv)
+    try:
+        return args.run(args)
+    except ViddiffError as e:
+        print(f"viddiff: error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("viddiff: interrupted", file=sys.stderr)
+        return 130

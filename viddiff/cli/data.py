@@ -1,0 +1,92 @@
+"""`viddiff data`: summarise a benchmark source and check that its videos decode."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from tqdm import tqdm
+
+from viddiff.data.benchmark import DEFAULT_SOURCE, load_benchmark
+from viddiff.data.frame_cache import FrameCache, default_cache_dir
+from viddiff.data.records import SPLITS
+from viddiff.data.sources import DEFAULT_VIDEO_REPO, read_sample_frames
+from viddiff.data.summary import format_table, summarize
+from viddiff.errors import MissingVideoError, VideoError
+
+
+def add_parser(commands) -> None:
+    parser = commands.add_parser(
+        "data",
+        help="summarise a benchmark (pairs, differences, label balance) and check its videos",
+        description=(
+            "Print pairs, labelled differences, label balance and N_diff per split, domain and "
+            "action. With --check, decode every video the method needs and list each missing or "
+            "unreadable one with its source dataset and how to obtain it (exit status 1 if any)."
+        ),
+        epilog=(
+            "examples:\n"
+            "  viddiff data runs/synth --check\n"
+            "  viddiff data jmhb/VidDiffBench --video-root ~/data/viddiff --split easy --check"
+        ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "source",
+        metavar="SOURCE",
+        nargs="?",
+        default=DEFAULT_SOURCE,
+        help=f"Hugging Face dataset id, or a .jsonl/.json/.parquet file or dataset folder (default: {DEFAULT_SOURCE})",
+    )
+    parser.add_argument("--video-root", help="folder the video paths are relative to (default: the source's folder)")
+    parser.add_argument("--split", choices=SPLITS, action="append", help="keep this split (repeatable)")
+    parser.add_argument("--action", action="append", help="keep this action code, e.g. fitness_0 (repeatable)")
+    parser.add_argument("--revision", help="Hub revision to pin (branch, tag or commit)")
+    parser.add_argument("--check", action="store_true", help="decode every video and report missing or unreadable ones")
+    parser.add_argument(
+        "--fps-table",
+        choices=("method", "baseline"),
+        default="method",
+        help="per-domain sampling rates used by --check: the VidDiff method's or the LMM baselines' (default: method)",
+    )
+    parser.add_argument("--fps", type=float, help="sampling rate for --check, overriding the per-domain table")
+    parser.add_argument("--cache-dir", default=str(default_cache_dir()), help="frame cache folder (default: %(default)s)")
+    parser.add_argument("--no-cache", action="store_true", help="do not read or write the frame cache")
+    parser.add_argument("--video-repo", default=DEFAULT_VIDEO_REPO, help="Hub dataset hosting the fitness/surgery zips, named in hints")
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    bench = load_benchmark(args.source, video_root=args.video_root, split=args.split, actions=args.action, revision=args.revision)
+    print(f"{bench.source}: {len(bench)} pairs")
+    for title, key in (("split", lambda s: s.split), ("domain", lambda s: s.domain), ("action", lambda s: s.action)):
+        print()
+        print(format_table(title, summarize(bench, key)))
+    for error in bench.row_errors:
+        print(f"malformed row: {error}", file=sys.stderr)
+    if not args.check:
+        return 0
+    problems = _check_videos(bench, args)
+    print()
+    print(f"checked {2 * len(bench)} videos: {len(problems)} missing or unreadable")
+    for problem in problems:
+        print(problem)
+    return 1 if problems or bench.row_errors else 0
+
+
+def _check_videos(bench, args: argparse.Namespace) -> list[str]:
+    cache = None if args.no_cache else FrameCache(args.cache_dir)
+    problems = []
+    jobs = [(sample, which) for sample in bench for which in (0, 1)]
+    with tqdm(jobs, desc="decoding", unit="video") as progress:
+        for sample, which in progress:
+            try:
+                read_sample_frames(
+                    sample, which, fps=args.fps, fps_table=args.fps_table, cache=cache, video_repo=args.video_repo
+                )
+            except MissingVideoError as e:
+                problems.append(f"missing: {e}")
+            except VideoError as e:
+                problems.append(f"unreadable: {e}")
+            progress.set_postfix(problems=len(problems))
+    return problems
