@@ -1,0 +1,196 @@
+"""CLIP embeddings of frames and retrieval strings (open_clip), cached on disk.
+
+The model is built lazily: a run whose frames and strings are all in the cache never loads
+the weights. Frames are preprocessed as one tensor batch (resize, letterbox or centre crop,
+normalise) on the model's device instead of image by image through PIL.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from viddiff.errors import ViddiffError
+from viddiff.retrieval.embedding_cache import EmbeddingCache
+
+DEFAULT_CLIP_MODEL = "ViT-bigG-14"
+DEFAULT_CLIP_PRETRAINED = "laion2b_s39b_b160k"
+RESIZE_MODES = ("longest", "shortest")
+
+
+class WeightsError(ViddiffError):
+    """CLIP weights cannot be loaded (absent offline, bad path, unknown model)."""
+
+
+@dataclass(frozen=True)
+class ClipConfig:
+    """Which CLIP model embeds frames and strings, and how."""
+
+    model: str = DEFAULT_CLIP_MODEL
+    """open_clip model name, or `local-dir:/path` to a folder holding config and weights."""
+    pretrained: str | None = DEFAULT_CLIP_PRETRAINED
+    """A pretrained tag, a local checkpoint file, or None (with `local-dir:` models)."""
+    device: str | None = None
+    """`cuda`, `cpu`, ...; None picks CUDA when available."""
+    batch_size: int = 64
+    resize_mode: str = "longest"
+    """`longest` letterboxes the whole frame; `shortest` centre-crops (the published code's
+    default preprocessing, which cuts off the sides of wide frames)."""
+
+    def resolved_device(self) -> torch.device:
+        return torch.device(self.device or ("cuda" if torch.cuda.is_available() else "cpu"))
+
+    def precision(self) -> str:
+        """bf16 on CUDA, fp32 elsewhere."""
+        return "bf16" if self.resolved_device().type == "cuda" else "fp32"
+
+    def identity(self) -> str:
+        """What decides the embeddings: model, weights (file identity for local ones), preprocessing, precision."""
+        parts = [self.model, self.pretrained or "", self.resize_mode, self.precision()]
+        for local in (_local_path(self.model), _local_path(self.pretrained)):
+            if local is not None and local.exists():
+                files = sorted(local.rglob("*")) if local.is_dir() else [local]
+                parts += [f"{f.name}:{f.stat().st_size}:{f.stat().st_mtime_ns}" for f in files if f.is_file()]
+        return "|".join(parts)
+
+
+class ClipEmbedder:
+    """L2-normalised CLIP embeddings of frames (N x H x W x 3 uint8) and of strings.
+
+    Example:
+        >>> embedder = ClipEmbedder(ClipConfig(), cache=EmbeddingCache(Path("~/.cache/viddiff/clip")))
+        >>> frame_embeddings = embedder.embed_frames(frames.images)   # T x D float32
+        >>> string_embeddings = embedder.embed_texts(["A photo of a person standing"])
+    """
+
+    def __init__(self, config: ClipConfig, cache: EmbeddingCache | None = None):
+        if config.resize_mode not in RESIZE_MODES:
+            raise ViddiffError(f"resize_mode must be one of {', '.join(RESIZE_MODES)}, got {config.resize_mode!r}")
+        if config.batch_size < 1:
+            raise ViddiffError(f"batch_size must be at least 1, got {config.batch_size}")
+        self.config = config
+        self.cache = cache
+        self.model_id = config.identity()
+        self._model = None
+        self._tokenizer = None
+
+    def embed_frames(self, images: np.ndarray) -> np.ndarray:
+        """Embeddings of RGB frames, T x D float32, each row of unit length."""
+        images = np.asarray(images)
+        if images.ndim != 4 or images.shape[-1] != 3 or images.dtype != np.uint8 or not len(images):
+            raise ViddiffError(f"frames must be a non-empty N x H x W x 3 uint8 array, got {images.dtype} {images.shape}")
+        if self.cache is not None:
+            cached = self.cache.get_frames(self.model_id, images)
+            if cached is not None:
+                return cached
+        step = self.config.batch_size
+        embeddings = np.concatenate([self._encode_images(images[i : i + step]) for i in range(0, len(images), step)])
+        if self.cache is not None:
+            self.cache.put_frames(self.model_id, images, embeddings)
+        return embeddings
+
+    def embed_texts(self, texts: Sequence[str]) -> np.ndarray:
+        """Embeddings of strings, N x D float32, each row of unit length (cached per string)."""
+        if not texts or not all(isinstance(t, str) and t for t in texts):
+            raise ViddiffError(f"texts must be a non-empty list of non-empty strings, got {list(texts)!r}")
+        found = {} if self.cache is None else self.cache.get_texts(self.model_id, texts)
+        missing = list(dict.fromkeys(t for t in texts if t not in found))
+        for i in range(0, len(missing), self.config.batch_size):
+            batch = missing[i : i + self.config.batch_size]
+            for text, embedding in zip(batch, self._encode_texts(batch)):
+                found[text] = embedding
+                if self.cache is not None:
+                    self.cache.put_text(self.model_id, text, embedding)
+        return np.stack([found[t] for t in texts])
+
+    def _load(self):
+        if self._model is None:
+            self._model, self._tokenizer = create_clip(self.config)
+        return self._model, self._tokenizer
+
+    @torch.inference_mode()
+    def _encode_images(self, images: np.ndarray) -> np.ndarray:
+        model, _ = self._load()
+        batch = preprocess_frames(
+            torch.from_numpy(images).to(self.config.resolved_device()),
+            model.visual.preprocess_cfg,
+            self.config.resize_mode,
+        )
+        features = model.encode_image(batch.to(next(model.parameters()).dtype), normalize=False)
+        return _unit_rows(features)
+
+    @torch.inference_mode()
+    def _encode_texts(self, texts: list[str]) -> np.ndarray:
+        model, tokenizer = self._load()
+        tokens = tokenizer(texts).to(self.config.resolved_device())
+        return _unit_rows(model.encode_text(tokens, normalize=False))
+
+
+def create_clip(config: ClipConfig):
+    """The open_clip model (eval mode, on its device and precision) and its tokenizer.
+
+    Raises:
+        WeightsError: the weights or model config cannot be loaded, with how to get them.
+    """
+    import open_clip
+
+    try:
+        model, _, _ = open_clip.create_model_and_transforms(
+            config.model,
+            pretrained=config.pretrained,
+            precision=config.precision(),
+            device=config.resolved_device(),
+        )
+        tokenizer = open_clip.get_tokenizer(config.model)
+    except Exception as e:  # open_clip raises RuntimeError, ValueError, HF hub and OS errors
+        raise WeightsError(
+            f"cannot load CLIP {config.model} with weights {config.pretrained} ({type(e).__name__}: "
+            f"{str(e).splitlines()[0] if str(e) else e!r}). Offline? Download the checkpoint elsewhere "
+            "(open_clip.create_model_and_transforms fetches it into the Hugging Face cache, or fetch "
+            "open_clip_pytorch_model.bin from the model's Hub repo) and pass its file path as the "
+            "pretrained weights, or pass model `local-dir:/path` for a folder with config and weights"
+        ) from e
+    model.eval()
+    return model, tokenizer
+
+
+def preprocess_frames(images: torch.Tensor, preprocess_cfg: dict, resize_mode: str) -> torch.Tensor:
+    """uint8 N x H x W x 3 frames -> normalised float N x 3 x S x S model input.
+
+    `longest` scales the longer side to S and pads the rest with black (letterbox);
+    `shortest` scales the shorter side to S and centre-crops.
+    """
+    size = preprocess_cfg["size"]
+    height_out, width_out = (size, size) if isinstance(size, int) else size
+    x = images.permute(0, 3, 1, 2).float() / 255.0
+    height, width = x.shape[-2:]
+    fit = min if resize_mode == "longest" else max
+    scale = fit(height_out / height, width_out / width)
+    new_h, new_w = max(1, round(height * scale)), max(1, round(width * scale))
+    x = F.interpolate(x, size=(new_h, new_w), mode="bicubic", antialias=True, align_corners=False).clamp_(0, 1)
+    top, left = (new_h - height_out) // 2, (new_w - width_out) // 2
+    if resize_mode == "shortest":
+        x = x[..., top : top + height_out, left : left + width_out]
+    else:
+        pad_top, pad_left = -top if top < 0 else 0, -left if left < 0 else 0
+        x = F.pad(x, (pad_left, width_out - new_w - pad_left, pad_top, height_out - new_h - pad_top))
+    mean = torch.tensor(preprocess_cfg["mean"], device=x.device).view(1, 3, 1, 1)
+    std = torch.tensor(preprocess_cfg["std"], device=x.device).view(1, 3, 1, 1)
+    return (x - mean) / std
+
+
+def _unit_rows(features: torch.Tensor) -> np.ndarray:
+    return F.normalize(features.float(), dim=-1).cpu().numpy()
+
+
+def _local_path(value: str | None) -> Path | None:
+    if value is None:
+        return None
+    if value.startswith("local-dir:"):
+        return Path(value[len("local-dir:") :])
+    return Path(value) if ("/" in value or value.endswith((".pt", ".bin", ".safetensors"))) else None
