@@ -60,23 +60,19 @@ def test_tie_scores_have_exact_logs():
     assert np.array_equal(np.log(TIE_SCORES), [0.0, -2.0, -12.0])
 
 
-def test_matches_brute_force_on_random_scores():
-    rng = np.random.default_rng(0)
+@pytest.mark.parametrize(
+    "seed, draw_scores",
+    [
+        (0, lambda rng, shape: rng.uniform(1e-5, 1.0, size=shape)),
+        (1, lambda rng, shape: rng.choice(TIE_SCORES, size=shape)),  # exact ties
+    ],
+    ids=["random-scores", "tied-scores"],
+)
+def test_matches_brute_force(seed, draw_scores):
+    rng = np.random.default_rng(seed)
     for _ in range(300):
         n_stages, n_frames = random_case(rng)
-        scores = rng.uniform(1e-5, 1.0, size=(n_stages, n_frames))
-        segments = align_stages(scores)
-        best_value, best_segments = brute_force_align(scores)
-        assert_tiles(segments, n_stages, n_frames)
-        assert segment_score(scores, segments) == pytest.approx(best_value, abs=1e-9)
-        assert segments == best_segments
-
-
-def test_matches_brute_force_with_ties():
-    rng = np.random.default_rng(1)
-    for _ in range(300):
-        n_stages, n_frames = random_case(rng)
-        scores = rng.choice(TIE_SCORES, size=(n_stages, n_frames))
+        scores = draw_scores(rng, (n_stages, n_frames))
         segments = align_stages(scores)
         best_value, best_segments = brute_force_align(scores)
         assert_tiles(segments, n_stages, n_frames)

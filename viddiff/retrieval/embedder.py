@@ -41,17 +41,20 @@ class ClipConfig:
     resize_mode: str = "longest"
     """`longest` letterboxes the whole frame; `shortest` centre-crops (the published code's
     default preprocessing, which cuts off the sides of wide frames)."""
+    precision: str | None = None
+    """open_clip precision (`fp32`, `bf16`, ...); None: bf16 on CUDA, fp32 elsewhere."""
 
     def resolved_device(self) -> torch.device:
         return torch.device(self.device or ("cuda" if torch.cuda.is_available() else "cpu"))
 
-    def precision(self) -> str:
-        """bf16 on CUDA, fp32 elsewhere."""
+    def resolved_precision(self) -> str:
+        if self.precision is not None:
+            return self.precision
         return "bf16" if self.resolved_device().type == "cuda" else "fp32"
 
     def identity(self) -> str:
         """What decides the embeddings: model, weights (file identity for local ones), preprocessing, precision."""
-        parts = [self.model, self.pretrained or "", self.resize_mode, self.precision()]
+        parts = [self.model, self.pretrained or "", self.resize_mode, self.resolved_precision()]
         for local in (_local_path(self.model), _local_path(self.pretrained)):
             if local is not None and local.exists():
                 files = sorted(local.rglob("*")) if local.is_dir() else [local]
@@ -108,14 +111,15 @@ class ClipEmbedder:
                     self.cache.put_text(self.model_id, text, embedding)
         return np.stack([found[t] for t in texts])
 
-    def _load(self):
+    def load(self):
+        """The model and tokenizer, built on first use (call early to pay the loading time up front)."""
         if self._model is None:
             self._model, self._tokenizer = create_clip(self.config)
         return self._model, self._tokenizer
 
     @torch.inference_mode()
     def _encode_images(self, images: np.ndarray) -> np.ndarray:
-        model, _ = self._load()
+        model, _ = self.load()
         batch = preprocess_frames(
             torch.from_numpy(images).to(self.config.resolved_device()),
             model.visual.preprocess_cfg,
@@ -126,7 +130,7 @@ class ClipEmbedder:
 
     @torch.inference_mode()
     def _encode_texts(self, texts: list[str]) -> np.ndarray:
-        model, tokenizer = self._load()
+        model, tokenizer = self.load()
         tokens = tokenizer(texts).to(self.config.resolved_device())
         return _unit_rows(model.encode_text(tokens, normalize=False))
 
@@ -143,7 +147,7 @@ def create_clip(config: ClipConfig):
         model, _, _ = open_clip.create_model_and_transforms(
             config.model,
             pretrained=config.pretrained,
-            precision=config.precision(),
+            precision=config.resolved_precision(),
             device=config.resolved_device(),
         )
         tokenizer = open_clip.get_tokenizer(config.model)
