@@ -1,8 +1,11 @@
 """Shared test fixtures: a tiny random-weight open_clip model registered offline."""
 
 import json
+import os
 
 import pytest
+
+os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "true")  # price tables from the installed package, no download
 
 TINY_CLIP = "viddiff-tiny-test"
 TINY_CLIP_CONFIG = {
@@ -26,3 +29,11 @@ def tiny_clip_checkpoint(tmp_path_factory):
     checkpoint = folder / "tiny.pt"
     torch.save(model.state_dict(), checkpoint)
     return checkpoint
+
+
+@pytest.fixture(autouse=True, scope="session")
+def isolated_dspy_cache(tmp_path_factory):
+    """DSPy's disk cache in a temporary folder, never the user's ~/.dspy_cache."""
+    import dspy
+
+    dspy.configure_cache(disk_cache_dir=str(tmp_path_factory.mktemp("dspy_cache")))

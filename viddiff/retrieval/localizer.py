@@ -40,6 +40,10 @@ class FrameLocalizer:
         self.embedder = embedder
         self.seed = seed
 
+    def __deepcopy__(self, memo) -> FrameLocalizer:
+        # Optimizers deep-copy programs; the CLIP model and its caches are shared, not copied.
+        return self
+
     def stage_scores(self, frames: Frames, stages: Sequence[Stage]) -> np.ndarray:
         """K x T scores of the stages on the frames (min-max normalised per stage)."""
         if self.embedder is None:

@@ -1,0 +1,165 @@
+"""The VidDiff program: propose -> plan and link stages -> localize frames -> decide."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+from collections.abc import Mapping, Sequence
+
+import dspy
+import numpy as np
+
+from viddiff.data.records import Difference
+from viddiff.data.video import Frames
+from viddiff.programs.differencer import FrameDifferencer
+from viddiff.programs.images import encode_frames
+from viddiff.programs.linker import DifferenceLinker
+from viddiff.programs.planner import StagePlanner
+from viddiff.programs.proposer import DifferenceProposer
+from viddiff.programs.records import DifferencePrediction
+from viddiff.programs.threads import map_in_threads
+from viddiff.retrieval.localizer import FrameLocalizer
+from viddiff.retrieval.modes import DifferenceQuery, Localization
+
+MODES_WITH_STAGES = ("viterbi", "uniform")
+
+
+class VidDiff(dspy.Module):
+    """How two people differ performing the same action, from frames of their two videos.
+
+    Closed set: pass `differences` (the candidate statements). Open set: pass
+    `n_differences`; the proposer writes at most that many and each is decided.
+
+    Args:
+        localizer: chooses each difference's frames (its mode decides whether stages are planned).
+        lms: role -> LM (`proposer`, `planner`, `differencer`); a missing role uses the
+            globally configured LM.
+        three_way: let the differencer answer 'c' (no visible difference).
+        image_size, jpeg_quality: how frames are encoded for the VLM.
+        num_threads: differencer calls run concurrently.
+
+    Example:
+        >>> program = VidDiff(FrameLocalizer("viterbi", embedder=embedder), lms=lms)
+        >>> result = program(videos=(frames_a, frames_b), action_description="a squat", n_differences=6)
+        >>> [(p.description, p.answer) for p in result.predictions]
+    """
+
+    def __init__(
+        self,
+        localizer: FrameLocalizer,
+        *,
+        lms: Mapping[str, dspy.LM] | None = None,
+        three_way: bool = False,
+        image_size: int = 512,
+        jpeg_quality: int = 85,
+        num_threads: int = 8,
+    ):
+        super().__init__()
+        self.proposer = DifferenceProposer()
+        self.planner = StagePlanner()
+        self.linker = DifferenceLinker()
+        self.differencer = FrameDifferencer(three_way)
+        self.localizer = localizer
+        self.lms = dict(lms or {})
+        self.image_size = image_size
+        self.jpeg_quality = jpeg_quality
+        self.num_threads = num_threads
+
+    def forward(
+        self,
+        videos: tuple[Frames, Frames],
+        action_description: str,
+        *,
+        differences: Mapping[str, Difference] | None = None,
+        n_differences: int | None = None,
+        key_points: tuple[Mapping[str, Sequence[int] | None], Mapping[str, Sequence[int] | None]] = ({}, {}),
+        trim_starts: tuple[int, int] = (0, 0),
+        seed: int = 0,
+    ) -> dspy.Prediction:
+        if differences is None:
+            if not n_differences:
+                raise ValueError("give the closed-set differences or, for the open set, n_differences >= 1")
+            with self._role("proposer"):
+                differences = self.proposer(action_description, n_differences, **self._config("proposer", seed)).differences
+        stages, links = [], {key: () for key in differences}
+        if self.localizer.mode in MODES_WITH_STAGES:
+            with self._role("planner"):
+                stages = self.planner(action_description, differences, **self._config("planner", seed)).stages
+                links = self.linker(action_description, stages, differences, **self._config("planner", seed)).links
+        queries = [DifferenceQuery(key, d.num_frames, links[key]) for key, d in differences.items()]
+        placed = tuple(
+            self.localizer.localize(
+                videos[w], stages, queries, key_points=key_points[w], trim_start=trim_starts[w], seed_key=(seed, w)
+            )
+            for w in (0, 1)
+        )
+        predictions = self._decide(videos, action_description, differences, placed, seed)
+        return dspy.Prediction(
+            differences=differences, stages=stages, links=links, localizations=placed, predictions=predictions
+        )
+
+    def _decide(
+        self,
+        videos: tuple[Frames, Frames],
+        action_description: str,
+        differences: Mapping[str, Difference],
+        placed: tuple[Localization, Localization],
+        seed: int,
+    ) -> list[DifferencePrediction]:
+        def decide(key: str) -> dspy.Prediction:
+            chosen = [placed[w].frames.get(key) for w in (0, 1)]
+            if not chosen[0] or not chosen[1]:
+                raise LookupError(f"no frames for this difference in {placed[0].mode} mode (no annotated key point)")
+            images = [encode_frames(videos[w].images, chosen[w], size=self.image_size, quality=self.jpeg_quality) for w in (0, 1)]
+            with self._role("differencer"):
+                return self.differencer(
+                    action_description,
+                    differences[key].description,
+                    images[0],
+                    images[1],
+                    _seconds_between(videos[0].timestamps, chosen[0]),
+                    **self._config("differencer", seed),
+                )
+
+        results = map_in_threads(decide, list(differences), self.num_threads)
+        return [
+            _prediction(differences[key], result, [placed[w].frames.get(key, []) for w in (0, 1)], videos)
+            for key, result in zip(differences, results)
+        ]
+
+    def _role(self, role: str):
+        lm = self.lms.get(role)
+        return dspy.context(lm=lm) if lm is not None else contextlib.nullcontext()
+
+    def _config(self, role: str, seed: int) -> dict:
+        """Per-call LM settings: a rollout id mixing the LM's server identity with the sample's
+        seed, so samples of one action get their own (cached) answers, as the published code's
+        per-sample seeds did."""
+        lm = self.lms.get(role) or dspy.settings.lm
+        server = (lm.kwargs.get("rollout_id") if lm is not None else None) or 0
+        digest = hashlib.sha256(f"{server}|{seed}".encode()).digest()
+        return {"rollout_id": int.from_bytes(digest[:6], "big")}
+
+
+def _seconds_between(timestamps: np.ndarray, chosen: Sequence[int]) -> float:
+    if len(chosen) < 2:
+        return 0.0
+    return round(float(np.mean(np.diff(timestamps[list(chosen)]))), 3)
+
+
+def _prediction(
+    difference: Difference, result: dspy.Prediction | Exception, chosen: list[list[int]], videos: tuple[Frames, Frames]
+) -> DifferencePrediction:
+    common = dict(
+        key=difference.key,
+        name=difference.name,
+        description=difference.description,
+        num_frames=difference.num_frames,
+        frames_a=tuple(chosen[0]),
+        frames_b=tuple(chosen[1]),
+        times_a=tuple(round(float(videos[0].timestamps[i]), 3) for i in chosen[0]),
+        times_b=tuple(round(float(videos[1].timestamps[i]), 3) for i in chosen[1]),
+    )
+    if isinstance(result, Exception):
+        return DifferencePrediction(**common, answer=None, error=f"{type(result).__name__}: {result}")
+    return DifferencePrediction(**common, answer=result.answer, rationale=result.rationale)

@@ -1,0 +1,17 @@
+"""DSPy signatures: declarative only. Each docstring is the instruction an optimizer may rewrite."""
+
+from viddiff.signatures.differencer import CompareFrames, CompareFramesThreeWay
+from viddiff.signatures.linker import LinkDifferences
+from viddiff.signatures.planner import PlanStages
+from viddiff.signatures.proposer import ProposeDifferences
+from viddiff.signatures.types import PlannedStage, ProposedDifference
+
+__all__ = [
+    "CompareFrames",
+    "CompareFramesThreeWay",
+    "LinkDifferences",
+    "PlanStages",
+    "PlannedStage",
+    "ProposeDifferences",
+    "ProposedDifference",
+]
