@@ -194,6 +194,7 @@ def test_jsonl_source_collects_malformed_rows(tmp_path):
     assert [s.sample_key for s in bench] == ["s0", "s1", "s3", "s4"]
     assert [s.row_index for s in bench] == [0, 1, 3, 4]
     assert bench.video_root == tmp_path
+    assert bench.n_rows == 5
     assert bench[0].video_root == tmp_path
     assert [(e.sample_key, e.field) for e in bench.row_errors] == [("s2", "differences_gt")]
     with pytest.raises(RowError, match="'s2', field 'differences_gt': invalid JSON"):

@@ -32,6 +32,8 @@ class Benchmark(Sequence[Sample]):
     samples: list[Sample]
     row_errors: list[RowError] = field(default_factory=list)
     video_root: Path | None = None
+    n_rows: int = 0
+    """Rows in the source before filtering (predictions in the benchmark's format align with them)."""
 
     def __len__(self) -> int:
         return len(self.samples)
@@ -93,7 +95,7 @@ def load_benchmark(
         if limit < 0:
             raise DatasetError(f"limit must be >= 0, got {limit}")
         samples = samples[:limit]
-    return Benchmark(source=str(source), samples=samples, row_errors=errors, video_root=root)
+    return Benchmark(source=str(source), samples=samples, row_errors=errors, video_root=root, n_rows=len(rows))
 
 
 def record_to_sample(row: Mapping[str, Any], row_index: int, video_root: Path | None = None) -> Sample:

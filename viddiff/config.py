@@ -1,0 +1,144 @@
+"""One place for a run's configuration: defaults, then a YAML file, then command-line flags."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from viddiff.data.benchmark import DEFAULT_SOURCE
+from viddiff.data.records import SPLITS
+from viddiff.errors import ViddiffError
+from viddiff.lms import ROLES, LMConfig
+from viddiff.retrieval.embedder import RESIZE_MODES, ClipConfig
+from viddiff.retrieval.modes import LOCALIZATION_MODES
+
+MODES = ("closed", "open")
+
+
+class ConfigError(ViddiffError):
+    """A configuration value is invalid or unknown."""
+
+
+def default_lms() -> dict[str, LMConfig]:
+    return {role: LMConfig() for role in ROLES}
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """Everything that decides a run's results (API keys excluded: they never enter a config)."""
+
+    source: str = DEFAULT_SOURCE
+    """Benchmark: Hugging Face id, local file or folder."""
+    split: tuple[str, ...] = ()
+    """Splits to run (empty: all)."""
+    actions: tuple[str, ...] = ()
+    mode: str = "closed"
+    """`closed`: decide the given differences; `open`: propose up to N_diff, then decide them."""
+    limit: int | None = None
+    video_root: str | None = None
+    revision: str | None = None
+    localization: str = "viterbi"
+    three_way: bool = False
+    """Let the differencer answer 'c' (not visible); in closed accuracy 'c' counts as wrong."""
+    seed: int = 0
+    fps: float | None = None
+    """Sampling rate override; by default the method's per-domain rates."""
+    image_size: int = 512
+    """Longer side of the frames sent to the VLM, in pixels."""
+    jpeg_quality: int = 85
+    difference_threads: int = 8
+    """Differencer calls in flight per sample."""
+    sample_threads: int = 2
+    """Samples processed at once."""
+    cache_dir: str = "~/.cache/viddiff"
+    """Frames and CLIP embeddings are cached below it (LM answers: DSPy's own cache)."""
+    lms: dict[str, LMConfig] = field(default_factory=default_lms)
+    clip: ClipConfig = field(default_factory=ClipConfig)
+
+    def validate(self) -> RunConfig:
+        """All cross-field checks; returns self so it can end a chain."""
+        if self.mode not in MODES:
+            raise ConfigError(f"mode must be one of {', '.join(MODES)}, got {self.mode!r}")
+        unknown_splits = [s for s in self.split if s not in SPLITS]
+        if unknown_splits:
+            raise ConfigError(f"unknown split {', '.join(unknown_splits)}: choose from {', '.join(SPLITS)}")
+        if self.localization not in LOCALIZATION_MODES:
+            raise ConfigError(f"localization must be one of {', '.join(LOCALIZATION_MODES)}, got {self.localization!r}")
+        if self.clip.resize_mode not in RESIZE_MODES:
+            raise ConfigError(f"clip.resize_mode must be one of {', '.join(RESIZE_MODES)}")
+        for name in ("image_size", "difference_threads", "sample_threads"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"{name} must be at least 1, got {getattr(self, name)}")
+        if not 1 <= self.jpeg_quality <= 100:
+            raise ConfigError(f"jpeg_quality must be between 1 and 100, got {self.jpeg_quality}")
+        if self.limit is not None and self.limit < 1:
+            raise ConfigError(f"limit must be at least 1, got {self.limit}")
+        if self.fps is not None and self.fps <= 0:
+            raise ConfigError(f"fps must be positive, got {self.fps}")
+        unknown_roles = sorted(set(self.lms) - set(ROLES))
+        if unknown_roles:
+            raise ConfigError(f"unknown LM role {', '.join(unknown_roles)}: roles are {', '.join(ROLES)}")
+        return self
+
+    @property
+    def cache_path(self) -> Path:
+        return Path(self.cache_dir).expanduser()
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> RunConfig:
+        """A config from nested plain values (a YAML file, a saved config.json); unknown keys are errors."""
+        return merge(cls(), data)
+
+
+def merge(config: RunConfig, changes: Mapping[str, Any]) -> RunConfig:
+    """`config` with `changes` applied: nested `lms` (per role, or `all` for every role) and `clip`."""
+    changes = dict(changes)
+    unknown = sorted(set(changes) - {f.name for f in dataclasses.fields(RunConfig)})
+    if unknown:
+        raise ConfigError(f"unknown config key {', '.join(unknown)}")
+    lms = dict(config.lms)
+    for role, values in (changes.pop("lms", None) or {}).items():
+        targets = ROLES if role == "all" else (role,)
+        if role != "all" and role not in ROLES:
+            raise ConfigError(f"unknown LM role {role!r}: roles are {', '.join(ROLES)}, or 'all'")
+        for target in targets:
+            lms[target] = _replace(lms.get(target, LMConfig()), values, f"lms.{role}")
+    clip = _replace(config.clip, changes.pop("clip", None) or {}, "clip")
+    for key in ("split", "actions"):
+        if key in changes and changes[key] is not None:
+            value = changes[key]
+            changes[key] = (value,) if isinstance(value, str) else tuple(value)
+    return dataclasses.replace(config, lms=lms, clip=clip, **changes)
+
+
+def load_yaml(path: str | Path) -> dict[str, Any]:
+    """The mapping in a YAML config file."""
+    import yaml
+
+    try:
+        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: config file not found") from None
+    except yaml.YAMLError as e:
+        raise ConfigError(f"{path}: not valid YAML ({str(e).splitlines()[0]})") from e
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: expected a mapping of config keys")
+    return data
+
+
+def _replace(record, values: Mapping[str, Any], where: str):
+    if not isinstance(values, Mapping):
+        raise ConfigError(f"{where}: expected a mapping, got {values!r}")
+    known = {f.name for f in dataclasses.fields(record)}
+    unknown = sorted(set(values) - known)
+    if unknown:
+        raise ConfigError(f"unknown key {', '.join(unknown)} in {where}: known keys are {', '.join(sorted(known))}")
+    return dataclasses.replace(record, **values)

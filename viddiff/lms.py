@@ -1,0 +1,148 @@
+"""Language models per role: configuration, credentials, and the DSPy LM objects.
+
+Roles: `proposer` (proposes differences), `planner` (stages, retrieval strings and links),
+`differencer` (the VLM answering each difference), `matcher` (scores open-set output).
+API keys are read from the environment by the caller and handed in; they are never stored
+in a config, a run directory or a saved program.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import dspy
+
+from viddiff.errors import ViddiffError
+
+ROLES = ("proposer", "planner", "differencer", "matcher")
+DEFAULT_MODEL = "openai/gpt-4o-2024-08-06"
+"""The camera-ready paper's proposer and differencer."""
+
+KEY_VARIABLES = {
+    "openai": ("OPENAI_API_KEY",),
+    "gemini": ("GEMINI_API_KEY", "GOOGLE_API_KEY"),
+    "anthropic": ("ANTHROPIC_API_KEY",),
+    "openrouter": ("OPENROUTER_API_KEY",),
+    "azure": ("AZURE_API_KEY",),
+}
+"""Environment variables holding each provider's key, in the order they are looked up."""
+LOCAL_SERVER_KEY = "not-needed"
+"""Sent to an OpenAI-compatible server (vLLM, SGLang, Ollama) when no key is set for it."""
+
+
+class CredentialsError(ViddiffError):
+    """An LM's API key is not set."""
+
+
+@dataclass(frozen=True)
+class LMConfig:
+    """One role's LM, as a DSPy model string plus the settings that reach the provider."""
+
+    model: str = DEFAULT_MODEL
+    """`openai/gpt-4o`, `gemini/gemini-2.5-pro`, `anthropic/...`, or `openai/<served-name>`
+    with `api_base` for an OpenAI-compatible server."""
+    api_base: str | None = None
+    api_key_env: str | None = None
+    """Environment variable holding the key; None: the provider's usual variable."""
+    temperature: float = 1.0
+    max_tokens: int | None = None
+    num_retries: int = 3
+    cache: bool = True
+
+    @property
+    def provider(self) -> str:
+        return self.model.split("/", 1)[0] if "/" in self.model else "openai"
+
+    def key_variables(self) -> tuple[str, ...]:
+        if self.api_key_env:
+            return (self.api_key_env,)
+        return KEY_VARIABLES.get(self.provider, (f"{self.provider.upper()}_API_KEY",))
+
+
+def resolve_api_keys(lms: Mapping[str, LMConfig], environ: Mapping[str, str]) -> dict[str, str]:
+    """The API key of each role, from `environ`; raises naming every variable still to set.
+
+    An OpenAI-compatible server (`api_base` given) without a key set gets a placeholder key.
+    """
+    keys, missing = {}, {}
+    for role, config in lms.items():
+        variables = config.key_variables()
+        value = next((environ[v] for v in variables if environ.get(v)), None)
+        if value is None and config.api_base:
+            value = LOCAL_SERVER_KEY
+        if value is None:
+            missing.setdefault(" or ".join(variables), []).append(f"{role} ({config.model})")
+        else:
+            keys[role] = value
+    if missing:
+        needs = "; ".join(f"set {variable} for {', '.join(roles)}" for variable, roles in missing.items())
+        raise CredentialsError(f"missing API key: {needs}")
+    return keys
+
+
+def build_lm(config: LMConfig, api_key: str) -> dspy.LM:
+    """A dspy.LM for a role.
+
+    DSPy's disk cache ignores `api_base`, so two servers serving one model name would share
+    answers; the server address is folded into the cache key through `rollout_id`, which DSPy
+    keeps in the key and strips before sending.
+    """
+    kwargs = {}
+    if config.api_base:
+        kwargs["api_base"] = config.api_base
+        kwargs["rollout_id"] = server_rollout_id(config.api_base)
+    return dspy.LM(
+        config.model,
+        temperature=config.temperature,
+        max_tokens=config.max_tokens,
+        num_retries=config.num_retries,
+        cache=config.cache,
+        api_key=api_key,
+        **kwargs,
+    )
+
+
+def server_rollout_id(api_base: str) -> int:
+    """A stable integer naming a server, for the cache key."""
+    return int.from_bytes(hashlib.sha256(api_base.rstrip("/").encode()).digest()[:6], "big")
+
+
+REDACTED = "[redacted]"
+
+
+def redact(value: Any, secrets: Sequence[str]) -> Any:
+    """`value` (nested dicts, lists, strings) with every secret replaced by `[redacted]`."""
+    secrets = [s for s in secrets if s and s != LOCAL_SERVER_KEY]
+    if not secrets:
+        return value
+    if isinstance(value, str):
+        for secret in secrets:
+            value = value.replace(secret, REDACTED)
+        return value
+    if isinstance(value, Mapping):
+        return {k: redact(v, secrets) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [redact(v, secrets) for v in value]
+    return value
+
+
+def usage_cost(usage: Mapping[str, Mapping[str, Any]]) -> float | None:
+    """Estimated USD cost of a usage record (model -> token counts), from litellm's bundled
+    price table; None when a model has no known price (a local server, a new model)."""
+    import litellm
+
+    total = 0.0
+    for model, counts in usage.items():
+        try:
+            prompt, completion = litellm.cost_per_token(
+                model=model,
+                prompt_tokens=int(counts.get("prompt_tokens") or 0),
+                completion_tokens=int(counts.get("completion_tokens") or 0),
+            )
+        except Exception:  # litellm raises its own types for unmapped models
+            return None
+        total += prompt + completion
+    return round(total, 6)

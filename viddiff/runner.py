@@ -1,0 +1,179 @@
+"""Running the VidDiff program over benchmark samples, one durable record per sample."""
+
+from __future__ import annotations
+
+import contextvars
+import hashlib
+import time
+from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import dspy
+from tqdm import tqdm
+
+from viddiff.config import RunConfig
+from viddiff.data.benchmark import load_benchmark
+from viddiff.data.frame_cache import FrameCache
+from viddiff.data.records import Sample
+from viddiff.data.sources import read_sample_frames
+from viddiff.lms import build_lm, redact, usage_cost
+from viddiff.programs.viddiff import MODES_WITH_STAGES, VidDiff
+from viddiff.retrieval.embedder import ClipEmbedder
+from viddiff.retrieval.embedding_cache import EmbeddingCache
+from viddiff.retrieval.localizer import FrameLocalizer
+from viddiff.run_dir import RunDirectory, benchmark_predictions
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    """What a call of `run_benchmark` did."""
+
+    path: Path
+    samples: int
+    """Samples in the run (selected by the config), finished before or now."""
+    ran: int
+    """Samples processed by this call."""
+    errors: int
+    """Samples of this call with a sample-level error or an undecided difference."""
+    tokens: int
+    cost_usd: float | None
+    """Estimated cost of this call's LM use; None when a model's price is unknown."""
+
+
+def roles_needed(config: RunConfig) -> tuple[str, ...]:
+    """LM roles a run calls: the differencer always, the proposer in open mode, the planner
+    when the localization mode uses stages."""
+    roles = ["differencer"]
+    if config.mode == "open":
+        roles.insert(0, "proposer")
+    if config.localization in MODES_WITH_STAGES:
+        roles.insert(-1, "planner")
+    return tuple(roles)
+
+
+def build_program(config: RunConfig, api_keys: Mapping[str, str]) -> VidDiff:
+    """The program with one LM per role in `api_keys` and the configured localizer."""
+    lms = {role: build_lm(config.lms[role], key) for role, key in api_keys.items()}
+    embedder = None
+    if config.localization == "viterbi":
+        embedder = ClipEmbedder(config.clip, cache=EmbeddingCache(config.cache_path / "clip"))
+    return VidDiff(
+        FrameLocalizer(config.localization, embedder=embedder, seed=config.seed),
+        lms=lms,
+        three_way=config.three_way,
+        image_size=config.image_size,
+        jpeg_quality=config.jpeg_quality,
+        num_threads=config.difference_threads,
+    )
+
+
+def run_sample(program: VidDiff, sample: Sample, config: RunConfig, frame_cache: FrameCache | None) -> dict[str, Any]:
+    """Run one sample; any failure becomes the record's error, never an exception."""
+    started = time.perf_counter()
+    record: dict[str, Any] = {
+        "sample_key": sample.sample_key,
+        "row_index": sample.row_index,
+        "split": sample.split,
+        "domain": sample.domain,
+        "action": sample.action,
+        "mode": config.mode,
+        "labels": sample.labels,
+    }
+    try:
+        videos = tuple(
+            read_sample_frames(sample, w, fps=config.fps, size=config.image_size, cache=frame_cache) for w in (0, 1)
+        )
+        task = {"differences": sample.candidates} if config.mode == "closed" else {"n_differences": sample.n_differences_open}
+        result = program(
+            videos=videos,
+            action_description=sample.action_description,
+            key_points=sample.retrieval_frames,
+            trim_starts=tuple((v.frames_trim or (0, None))[0] for v in sample.videos),
+            seed=sample_seed(config.seed, sample.sample_hash),
+            **task,
+        )
+    except Exception as e:  # one failed sample must not stop the run
+        record.update(status="error", error=f"{type(e).__name__}: {e}", predictions=[])
+    else:
+        predictions = [p.to_dict() for p in result.predictions]
+        record.update(
+            status="ok" if all(p["error"] is None for p in predictions) else "partial",
+            error=None,
+            predictions=predictions,
+            stages=[{"name": s.name, "retrieval_strings": list(s.retrieval_strings)} for s in result.stages],
+            links={k: list(v) for k, v in result.links.items()},
+            segments=[loc.segments for loc in result.localizations],
+            usage=result.get_lm_usage() or {},
+        )
+        record["cost_usd"] = usage_cost(record["usage"])
+    record["seconds"] = round(time.perf_counter() - started, 3)
+    return record
+
+
+def run_benchmark(
+    config: RunConfig, api_keys: Mapping[str, str], out: str | Path, *, resume: bool = False, progress: bool = True
+) -> RunSummary:
+    """Run the program on the configured samples, appending each record as it finishes.
+
+    With `resume`, samples whose record is complete (`ok`) are skipped; samples that failed
+    or left a difference undecided run again (answers already given come from the LM cache).
+    """
+    bench = load_benchmark(
+        config.source,
+        video_root=config.video_root,
+        split=config.split or None,
+        actions=config.actions or None,
+        limit=config.limit,
+        revision=config.revision,
+    )
+    run_dir = RunDirectory(out)
+    done = run_dir.start(config, resume=resume)
+    todo = [s for s in bench if done.get(s.sample_key, {}).get("status") != "ok"]
+    secrets = list(api_keys.values())
+    for error in bench.row_errors:
+        if error.sample_key not in done:
+            run_dir.append(redact({"sample_key": error.sample_key, "row_index": None, "status": "error", "error": str(error)}, secrets))
+
+    program = build_program(config, api_keys)
+    frame_cache = FrameCache(config.cache_path / "frames")
+    errors = tokens = 0
+    cost: float | None = 0.0
+    with dspy.context(adapter=dspy.ChatAdapter(), track_usage=True, disable_history=True):
+        with ThreadPoolExecutor(max_workers=config.sample_threads) as pool, tqdm(
+            total=len(todo), desc="samples", unit="sample", disable=not progress
+        ) as bar:
+            futures = [
+                pool.submit(contextvars.copy_context().run, run_sample, program, sample, config, frame_cache)
+                for sample in todo
+            ]
+            try:
+                for future in as_completed(futures):
+                    record = future.result()
+                    run_dir.append(redact(record, secrets))
+                    errors += record["status"] != "ok"
+                    tokens += usage_tokens(record.get("usage", {}))
+                    if "cost_usd" in record:
+                        cost = None if cost is None or record["cost_usd"] is None else cost + record["cost_usd"]
+                    bar.update()
+                    bar.set_postfix(errors=errors, tokens=tokens)
+            except KeyboardInterrupt:
+                for future in futures:
+                    future.cancel()
+                raise
+    records = run_dir.records()
+    run_dir.write_predictions(benchmark_predictions(bench.n_rows, records.values()))
+    selected = {s.sample_key for s in bench}
+    return RunSummary(run_dir.path, len(selected), len(todo), errors, tokens, cost)
+
+
+def sample_seed(run_seed: int, sample_hash: int) -> int:
+    """The seed of one sample: the run's seed mixed with the sample's hash."""
+    return int.from_bytes(hashlib.sha256(f"{run_seed}|{sample_hash}".encode()).digest()[:6], "big")
+
+
+def usage_tokens(usage: Mapping[str, Mapping[str, Any]]) -> int:
+    """Prompt plus completion tokens over the models of a usage record."""
+    return sum(int(u.get("prompt_tokens") or 0) + int(u.get("completion_tokens") or 0) for u in usage.values())
