@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 
 from viddiff import __version__
-from viddiff.cli import data, synth
+from viddiff.cli import data, diff, run, synth
 from viddiff.errors import ViddiffError
 
 EPILOG = """quick start:
   viddiff synth runs/synth --pairs 12 --seed 0      # a small benchmark of stick-figure videos
   viddiff data runs/synth --check                   # its summary; decode every video
-  viddiff data jmhb/VidDiffBench --video-root DIR --split easy --check
+  viddiff run runs/synth --split easy --out runs/easy   # VidDiff on it (needs OPENAI_API_KEY, CLIP weights)
+  viddiff diff a.mp4 b.mp4 --action "a squat"        # how two videos of one action differ
 """
 
 
@@ -26,13 +28,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"viddiff {__version__}")
     commands = parser.add_subparsers(title="commands", metavar="COMMAND", required=True)
-    for module in (synth, data):
+    for module in (diff, run, synth, data):
         module.add_parser(commands)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status (2 for a usage or input error)."""
+    os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "true")  # no price-table download
     args = build_parser().parse_args(argv)
     try:
         return args.run(args)

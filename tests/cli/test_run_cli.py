@@ -1,0 +1,163 @@
+"""`viddiff run` end to end: DSPy's real HTTP client against an OpenAI-compatible loopback server."""
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.lm.loopback_server import loopback_server
+from tests.lm.viddiff_roles import scripted_engine
+from viddiff.cli import main
+from viddiff.data.synth import generate_benchmark
+
+SECRET = "sk-test-SECRET-0123456789abcdef"
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def synth_dir(tmp_path_factory):
+    out = tmp_path_factory.mktemp("run") / "synth"
+    generate_benchmark(out, pairs=6, seed=21, progress=False)
+    return out
+
+
+@pytest.fixture
+def server():
+    with loopback_server(scripted_engine(choice="hash")) as running:
+        yield running
+
+
+def _run_args(synth_dir, out, server, tmp_path, *extra):
+    return [
+        "run", str(synth_dir), "--out", str(out), "--localization", "uniform",
+        "--lm", "openai/test-model", "--api-base", server.api_base, "--api-key-env", "VIDDIFF_TEST_KEY",
+        "--cache-dir", str(tmp_path / "cache"), *extra,
+    ]
+
+
+def _records(out):
+    return [json.loads(line) for line in (out / "records.jsonl").read_text().splitlines()]
+
+
+def _rows(synth_dir):
+    return [json.loads(line) for line in (synth_dir / "dataset.jsonl").read_text().splitlines()]
+
+
+def test_closed_run_over_http(synth_dir, server, tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("VIDDIFF_TEST_KEY", SECRET)
+    out = tmp_path / "run"
+    assert main(_run_args(synth_dir, out, server, tmp_path)) == 0
+    assert "6 samples in" in capsys.readouterr().out
+
+    rows = _rows(synth_dir)
+    records = _records(out)
+    assert sorted(r["sample_key"] for r in records) == sorted(r["sample_key"] for r in rows)
+    assert all(r["status"] == "ok" and r["usage"] for r in records)
+    predictions = json.loads((out / "predictions.json").read_text())
+    assert len(predictions) == len(rows)
+    for row, predicted in zip(rows, predictions):
+        labelled = {k for k, v in json.loads(row["differences_gt"]).items() if v is not None}
+        assert set(predicted) == labelled
+        assert all(p["prediction"] in ("a", "b") for p in predicted.values())
+    config = json.loads((out / "config.json").read_text())
+    assert config["config"]["mode"] == "closed" and config["provenance"]["git"]["commit"]
+    assert config["config"]["lms"]["differencer"] == {
+        "model": "openai/test-model", "api_base": server.api_base, "api_key_env": "VIDDIFF_TEST_KEY",
+        "temperature": 1.0, "max_tokens": None, "num_retries": 3, "cache": True,
+    }
+
+    # The wire: model name, key, and the differencer's images as image_url parts.
+    completions = server.completion_requests()
+    assert {r.model for r in completions} == {"test-model"}
+    assert {r.authorization for r in completions} == {f"Bearer {SECRET}"}
+    image_requests = [r for r in completions if r.image_urls]
+    n_candidates = sum(len(p) for p in predictions)
+    assert len(image_requests) == n_candidates
+    assert all(url.startswith("data:image/jpeg;base64,") for r in image_requests for url in r.image_urls)
+
+    # The key reaches no file the run wrote, nor the LM or frame caches.
+    for folder in (out, tmp_path / "cache"):
+        for path in folder.rglob("*"):
+            if path.is_file():
+                assert SECRET.encode() not in path.read_bytes(), path
+
+
+def test_the_cache_keeps_servers_apart(synth_dir, tmp_path, monkeypatch):
+    monkeypatch.setenv("VIDDIFF_TEST_KEY", SECRET)
+    with loopback_server(scripted_engine()) as first, loopback_server(scripted_engine()) as second:
+        args = ["--limit", "1"]
+        assert main(_run_args(synth_dir, tmp_path / "one", first, tmp_path, *args)) == 0
+        assert main(_run_args(synth_dir, tmp_path / "again", first, tmp_path, *args)) == 0
+        assert main(_run_args(synth_dir, tmp_path / "two", second, tmp_path, *args)) == 0
+        # The second run on the first server is answered from the cache; the other server is asked.
+        assert len(second.completion_requests()) == len(first.completion_requests()) > 0
+
+
+def test_a_missing_video_is_a_sample_error_and_the_run_goes_on(synth_dir, server, tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("VIDDIFF_TEST_KEY", SECRET)
+    copy = tmp_path / "copy"
+    shutil.copytree(synth_dir, copy)
+    rows = _rows(copy)
+    target = copy / json.loads(rows[2]["videos"])[1]["path"]
+    shutil.rmtree(target) if target.is_dir() else target.unlink()
+    out = tmp_path / "run"
+    assert main(_run_args(copy, out, server, tmp_path / "c2")) == 1
+    records = {r["sample_key"]: r for r in _records(out)}
+    failed = records[rows[2]["sample_key"]]
+    assert failed["status"] == "error" and "video B of sample" in failed["error"] and "not found (source synthetic)" in failed["error"]
+    assert all(r["status"] == "ok" for key, r in records.items() if key != rows[2]["sample_key"])
+    assert json.loads((out / "predictions.json").read_text())[2] == {}
+
+
+def test_existing_run_is_not_overwritten_and_resume_checks_the_config(synth_dir, server, tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("VIDDIFF_TEST_KEY", SECRET)
+    out = tmp_path / "run"
+    assert main(_run_args(synth_dir, out, server, tmp_path, "--limit", "1")) == 0
+    capsys.readouterr()
+    assert main(_run_args(synth_dir, out, server, tmp_path, "--limit", "1")) == 2
+    assert "already holds a run; pass --resume to continue it" in capsys.readouterr().err
+    assert main(_run_args(synth_dir, out, server, tmp_path, "--resume", "--mode", "open")) == 2
+    assert "cannot resume with a different mode" in capsys.readouterr().err
+    assert main(["run", str(synth_dir), "--resume"]) == 2
+    assert "--resume needs --out RUN_DIR" in capsys.readouterr().err
+
+
+def test_resume_after_a_killed_run_redoes_nothing_finished(synth_dir, tmp_path):
+    def slow_differencer(call):
+        """Delays differencer answers so the run is killed part-way; matches nothing."""
+        if "answer" in call.output_fields:
+            time.sleep(0.4)
+        return False
+
+    engine = scripted_engine()
+    engine.script(slow_differencer, {})
+    out = tmp_path / "run"
+    with loopback_server(engine) as server:
+        args = _run_args(synth_dir, out, server, tmp_path, "--sample-threads", "1", "--difference-threads", "1")
+        env = {**os.environ, "VIDDIFF_TEST_KEY": SECRET, "DSPY_CACHEDIR": str(tmp_path / "dspy_cache")}
+        child = subprocess.Popen(
+            [sys.executable, "-c", f"from viddiff.cli import main; raise SystemExit(main({args!r}))"],
+            cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )
+        records_file = out / "records.jsonl"
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and (not records_file.exists() or len(records_file.read_text().splitlines()) < 2):
+            time.sleep(0.1)
+        child.send_signal(signal.SIGKILL)
+        child.wait()
+        finished_before = {r["sample_key"] for r in _records(out)}
+        assert 2 <= len(finished_before) < 6
+
+        engine.calls.clear()
+        assert main([*args, "--resume"]) == 0
+    records = _records(out)
+    assert len(records) == 6  # one line per sample: nothing finished was redone
+    assert {r["sample_key"] for r in records[len(finished_before):]}.isdisjoint(finished_before)
+    assert all(r["status"] == "ok" for r in records)
+    assert all(row for row in json.loads((out / "predictions.json").read_text()))

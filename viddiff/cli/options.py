@@ -1,0 +1,84 @@
+"""Options shared by the commands that run the program, and building a RunConfig from them."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from typing import Any
+
+from viddiff.config import MODES, RunConfig, load_yaml, merge
+from viddiff.lms import ROLES, resolve_api_keys
+from viddiff.retrieval.embedder import RESIZE_MODES
+from viddiff.retrieval.modes import LOCALIZATION_MODES
+
+LM_HELP = """language models (DSPy model strings; defaults: openai/gpt-4o-2024-08-06 for every role):
+  openai/gpt-4o needs OPENAI_API_KEY, gemini/... GEMINI_API_KEY, anthropic/... ANTHROPIC_API_KEY;
+  a local OpenAI-compatible server (vLLM, SGLang, Ollama): --lm openai/<served-name> --api-base http://host:port/v1"""
+
+
+def add_program_options(parser: argparse.ArgumentParser) -> None:
+    """LM, CLIP, localization and frame options, plus --config."""
+    parser.add_argument("--config", metavar="YAML", help="config file (flags given on the command line override it)")
+    lm = parser.add_argument_group("language models", LM_HELP)
+    lm.add_argument("--lm", metavar="MODEL", help="model for every role")
+    for role in ROLES:
+        lm.add_argument(f"--{role}-lm", metavar="MODEL", help=f"model for the {role}")
+    lm.add_argument("--api-base", metavar="URL", help="OpenAI-compatible server for every role")
+    lm.add_argument("--api-key-env", metavar="VAR", help="environment variable holding the API key (default: the provider's)")
+    lm.add_argument("--temperature", type=float, help="sampling temperature (default: 1, as published)")
+    lm.add_argument("--no-lm-cache", action="store_true", default=None, help="do not read or write DSPy's LM answer cache")
+
+    clip = parser.add_argument_group(
+        "frame localizer",
+        "CLIP weights: the default ViT-bigG-14/laion2b_s39b_b160k downloads from the Hugging Face Hub on first use "
+        "(about 10 GB); offline, pass a checkpoint file to --clip-pretrained or --clip-model local-dir:/path",
+    )
+    clip.add_argument("--localization", choices=LOCALIZATION_MODES, help="how frames are chosen (default: viterbi)")
+    clip.add_argument("--clip-model", metavar="NAME", help="open_clip model (default: ViT-bigG-14)")
+    clip.add_argument("--clip-pretrained", metavar="TAG_OR_FILE", help="pretrained tag or checkpoint file (default: laion2b_s39b_b160k)")
+    clip.add_argument("--clip-device", metavar="DEVICE", help="cuda, cpu, ... (default: cuda when available)")
+    clip.add_argument("--clip-batch-size", type=int, metavar="N")
+    clip.add_argument("--clip-resize", choices=RESIZE_MODES, help="letterbox (longest, default) or centre-crop (shortest) frames for CLIP")
+
+    program = parser.add_argument_group("differencer")
+    program.add_argument("--three-way", action="store_true", default=None, help="let the VLM answer 'c' (not visible)")
+    program.add_argument("--image-size", type=int, metavar="PX", help="longer side of frames sent to the VLM (default: 512)")
+    program.add_argument("--fps", type=float, help="sampling rate, overriding the per-domain rates")
+    program.add_argument("--seed", type=int, help="run seed, mixed with each sample's hash (default: 0)")
+    program.add_argument("--difference-threads", type=int, metavar="N", help="differencer calls in flight (default: 8)")
+    program.add_argument("--cache-dir", metavar="DIR", help="frame and CLIP embedding cache (default: ~/.cache/viddiff)")
+
+
+def add_mode_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--mode", choices=MODES, help="closed: decide the benchmark's differences; open: propose, then decide (default: closed)")
+
+
+def build_config(args: argparse.Namespace, **changes: Any) -> RunConfig:
+    """Defaults, then the --config file, then the flags given, then `changes`; validated."""
+    config = RunConfig()
+    if args.config:
+        config = merge(config, load_yaml(args.config))
+    flags = {key: getattr(args, key, None) for key in ("mode", "localization", "three_way", "image_size", "fps", "seed", "difference_threads", "cache_dir")}
+    config = merge(config, {k: v for k, v in flags.items() if v is not None})
+    lms: dict[str, dict[str, Any]] = {}
+    shared = {"model": args.lm, "api_base": args.api_base, "api_key_env": args.api_key_env, "temperature": args.temperature}
+    shared["cache"] = False if args.no_lm_cache else None
+    lms["all"] = {k: v for k, v in shared.items() if v is not None}
+    for role in ROLES:
+        model = getattr(args, f"{role}_lm")
+        if model:
+            lms[role] = {"model": model}
+    clip = {
+        "model": args.clip_model,
+        "pretrained": args.clip_pretrained,
+        "device": args.clip_device,
+        "batch_size": args.clip_batch_size,
+        "resize_mode": args.clip_resize,
+    }
+    config = merge(config, {"lms": lms, "clip": {k: v for k, v in clip.items() if v is not None}, **changes})
+    return config.validate()
+
+
+def api_keys_for(config: RunConfig, roles: tuple[str, ...]) -> dict[str, str]:
+    """Keys of the roles a command uses, from the environment (checked before any video is read)."""
+    return resolve_api_keys({role: config.lms[role] for role in roles}, os.environ)

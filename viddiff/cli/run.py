@@ -1,0 +1,77 @@
+"""`viddiff run`: the program over a benchmark split, resumable, one record per sample."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from viddiff.cli.options import add_mode_option, add_program_options, api_keys_for, build_config
+from viddiff.data.benchmark import DEFAULT_SOURCE
+from viddiff.data.records import SPLITS
+from viddiff.errors import ViddiffError
+from viddiff.run_dir import new_run_path
+from viddiff.runner import roles_needed, run_benchmark
+
+
+def add_parser(commands) -> None:
+    parser = commands.add_parser(
+        "run",
+        help="run VidDiff on benchmark samples, writing a resumable run directory",
+        description=(
+            "Run the VidDiff program on the samples of a benchmark. Each sample's predictions are "
+            "appended to RUN_DIR/records.jsonl as soon as it finishes; --resume continues an "
+            "interrupted run without redoing finished samples. Predictions are also written in the "
+            "benchmark's own format (RUN_DIR/predictions.json)."
+        ),
+        epilog=(
+            "examples:\n"
+            "  viddiff run runs/synth --split easy --mode closed --out runs/easy-closed\n"
+            "  viddiff run jmhb/VidDiffBench --video-root ~/data/viddiff --split easy --mode open \\\n"
+            "      --lm openai/gpt-4o-2024-08-06 --out runs/easy-open\n"
+            "  viddiff run runs/synth --out runs/easy-closed --resume"
+        ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("source", metavar="SOURCE", nargs="?", default=DEFAULT_SOURCE, help=f"benchmark (default: {DEFAULT_SOURCE})")
+    parser.add_argument("--split", choices=SPLITS, action="append", help="split to run (repeatable; default: all)")
+    parser.add_argument("--action", action="append", help="action code to run (repeatable)")
+    add_mode_option(parser)
+    parser.add_argument("--out", metavar="RUN_DIR", help="run directory (default: runs/<timestamp>-<mode>)")
+    parser.add_argument("--resume", action="store_true", help="continue the run in --out, skipping finished samples")
+    parser.add_argument("--limit", type=int, help="first N samples only (results are NOT for reporting)")
+    parser.add_argument("--video-root", help="folder the video paths are relative to (default: the source's folder)")
+    parser.add_argument("--revision", help="Hub revision to pin")
+    parser.add_argument("--sample-threads", type=int, metavar="N", help="samples processed at once (default: 2)")
+    add_program_options(parser)
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    changes = {
+        "source": args.source,
+        "split": tuple(args.split or ()),
+        "actions": tuple(args.action or ()),
+        "limit": args.limit,
+        "video_root": args.video_root,
+        "revision": args.revision,
+    }
+    if args.sample_threads is not None:
+        changes["sample_threads"] = args.sample_threads
+    config = build_config(args, **changes)
+    if args.resume and not args.out:
+        raise ViddiffError("--resume needs --out RUN_DIR, the run to continue")
+    api_keys = api_keys_for(config, roles_needed(config))
+    if config.limit is not None:
+        print(f"note: --limit {config.limit} runs a subset; its results are not for reporting", file=sys.stderr)
+    out = args.out or new_run_path("runs", config.mode)
+    try:
+        summary = run_benchmark(config, api_keys, out, resume=args.resume)
+    except KeyboardInterrupt:
+        print(f"viddiff: interrupted; finished samples are saved in {out}; continue with --out {out} --resume", file=sys.stderr)
+        return 130
+    cost = "unknown cost" if summary.cost_usd is None else f"about ${summary.cost_usd:.2f}"
+    print(
+        f"{summary.samples} samples in {summary.path} ({summary.ran} run now, {summary.errors} with errors, "
+        f"{summary.tokens} tokens, {cost}); predictions: {summary.path / 'predictions.json'}"
+    )
+    return 1 if summary.errors else 0
