@@ -1,0 +1,82 @@
+"""LM calls, images and wall time per sample of `viddiff run` on the synthetic benchmark.
+
+Run from the repository root: .venv/bin/python bench/bench_program.py [--pairs 12]
+
+The LMs are the test suite's OpenAI-compatible loopback server (tests/lm, answers in zero
+time), so the figures count the program's own work: decoding, CLIP (a tiny random-weight
+model for the viterbi mode), JPEG encoding, DSPy formatting and HTTP. A real LM adds its
+latency per call; the calls per sample are the same.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "true")
+
+from tests.lm.loopback_server import loopback_server  # noqa: E402
+from tests.lm.viddiff_roles import scripted_engine  # noqa: E402
+from viddiff.cli import main  # noqa: E402
+from viddiff.data.synth import generate_benchmark  # noqa: E402
+
+TINY_CONFIG = {
+    "embed_dim": 32,
+    "vision_cfg": {"image_size": 32, "layers": 2, "width": 64, "patch_size": 8, "head_width": 32},
+    "text_cfg": {"context_length": 77, "vocab_size": 49408, "width": 64, "heads": 2, "layers": 2},
+}
+
+
+def tiny_clip_checkpoint(folder: Path) -> Path:
+    import open_clip
+    import torch
+
+    (folder / "viddiff-bench-tiny.json").write_text(json.dumps(TINY_CONFIG))
+    open_clip.add_model_config(folder)
+    checkpoint = folder / "tiny.pt"
+    torch.save(open_clip.create_model("viddiff-bench-tiny").state_dict(), checkpoint)
+    return checkpoint
+
+
+def main_bench() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--pairs", type=int, default=12)
+    args = parser.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="viddiff-bench-"))
+    os.environ["DSPY_CACHEDIR"] = str(work / "dspy_cache")
+    import dspy
+
+    dspy.configure_cache(disk_cache_dir=str(work / "dspy_cache"))
+    generate_benchmark(work / "synth", args.pairs, seed=0, progress=False)
+    checkpoint = tiny_clip_checkpoint(work)
+    print(f"{args.pairs} synthetic pairs, LM = loopback server (no latency), CLIP = tiny random weights on CPU")
+    print(f"{'mode':<8} {'localization':<12} {'calls/sample':>12} {'images/sample':>13} {'images/call':>11} {'seconds':>8} {'s/sample':>8}")
+    for mode in ("closed", "open"):
+        for localization in ("viterbi", "uniform", "random"):
+            out = work / f"run-{mode}-{localization}"
+            with loopback_server(scripted_engine(choice="hash")) as server:
+                started = time.perf_counter()
+                main([
+                    "run", str(work / "synth"), "--out", str(out), "--mode", mode, "--localization", localization,
+                    "--lm", "openai/bench-model", "--api-base", server.api_base, "--cache-dir", str(work / "cache"),
+                    "--clip-model", "viddiff-bench-tiny", "--clip-pretrained", str(checkpoint), "--clip-device", "cpu",
+                ])
+                seconds = time.perf_counter() - started
+                requests = server.completion_requests()
+            images = sum(len(r.image_urls) for r in requests)
+            image_calls = sum(1 for r in requests if r.image_urls)
+            print(
+                f"{mode:<8} {localization:<12} {len(requests) / args.pairs:>12.2f} {images / args.pairs:>13.2f} "
+                f"{images / max(image_calls, 1):>11.2f} {seconds:>8.1f} {seconds / args.pairs:>8.2f}"
+            )
+
+
+if __name__ == "__main__":
+    main_bench()
