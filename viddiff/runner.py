@@ -20,8 +20,8 @@ from viddiff.data.frame_cache import FrameCache
 from viddiff.data.records import Sample
 from viddiff.data.sources import read_sample_frames
 from viddiff.lms import build_lm, redact, usage_cost
-from viddiff.programs.viddiff import MODES_WITH_STAGES, VidDiff
-from viddiff.retrieval.embedder import ClipEmbedder
+from viddiff.programs.viddiff import FATAL_ERRORS, MODES_WITH_STAGES, VidDiff
+from viddiff.retrieval.embedder import ClipEmbedder, WeightsError
 from viddiff.retrieval.embedding_cache import EmbeddingCache
 from viddiff.retrieval.localizer import FrameLocalizer
 from viddiff.run_dir import RunDirectory, benchmark_predictions
@@ -71,7 +71,8 @@ def build_program(config: RunConfig, api_keys: Mapping[str, str]) -> VidDiff:
 
 
 def run_sample(program: VidDiff, sample: Sample, config: RunConfig, frame_cache: FrameCache | None) -> dict[str, Any]:
-    """Run one sample; any failure becomes the record's error, never an exception."""
+    """Run one sample; a failure becomes the record's error, except missing CLIP weights and a
+    rejected API key, which would fail every sample and so stop the run."""
     started = time.perf_counter()
     record: dict[str, Any] = {
         "sample_key": sample.sample_key,
@@ -95,6 +96,8 @@ def run_sample(program: VidDiff, sample: Sample, config: RunConfig, frame_cache:
             seed=sample_seed(config.seed, sample.sample_hash),
             **task,
         )
+    except (WeightsError, *FATAL_ERRORS):
+        raise  # every sample would fail the same way: stop the run
     except Exception as e:  # one failed sample must not stop the run
         record.update(status="error", error=f"{type(e).__name__}: {e}", predictions=[])
     else:
@@ -159,7 +162,7 @@ def run_benchmark(
                         cost = None if cost is None or record["cost_usd"] is None else cost + record["cost_usd"]
                     bar.update()
                     bar.set_postfix(errors=errors, tokens=tokens)
-            except KeyboardInterrupt:
+            except BaseException:  # interrupted, or an error that stops the run: drop the samples not started
                 for future in futures:
                     future.cancel()
                 raise

@@ -161,3 +161,26 @@ def test_resume_after_a_killed_run_redoes_nothing_finished(synth_dir, tmp_path):
     assert {r["sample_key"] for r in records[len(finished_before):]}.isdisjoint(finished_before)
     assert all(r["status"] == "ok" for r in records)
     assert all(row for row in json.loads((out / "predictions.json").read_text()))
+
+
+def test_a_rejected_api_key_stops_the_run(synth_dir, tmp_path, monkeypatch, capsys):
+    from dspy.lm15 import AuthError
+
+    monkeypatch.setenv("VIDDIFF_TEST_KEY", SECRET)
+    engine = scripted_engine()
+    engine.fail("", AuthError("invalid api key", provider="fake", status=401))
+    with loopback_server(engine) as server:
+        assert main(_run_args(synth_dir, tmp_path / "run", server, tmp_path)) == 2
+    last = capsys.readouterr().err.strip().splitlines()[-1]  # after the progress bar
+    assert last == "viddiff: error: [openai/test-model] invalid api key (fake, HTTP 401); check the API key you set"
+
+
+def test_missing_clip_weights_stop_the_run(synth_dir, server, tmp_path, monkeypatch, capsys, caplog):
+    monkeypatch.setenv("VIDDIFF_TEST_KEY", SECRET)
+    args = _run_args(synth_dir, tmp_path / "run", server, tmp_path, "--clip-model", "ViT-B-32", "--clip-pretrained", str(tmp_path / "missing.pt"))
+    args[args.index("uniform")] = "viterbi"
+    assert main(args) == 2
+    last = capsys.readouterr().err.strip().splitlines()[-1]  # after the progress bar
+    assert last.startswith("viddiff: error: cannot load CLIP ViT-B-32 with weights") and "missing.pt" in last
+    assert not (tmp_path / "run" / "records.jsonl").exists()
+    assert sum("not found" in r.message for r in caplog.records) == 1, "the weights are looked for once, not per sample"

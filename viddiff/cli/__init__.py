@@ -7,6 +7,8 @@ import os
 import sys
 from collections.abc import Sequence
 
+import dspy
+
 from viddiff import __version__
 from viddiff.cli import data, diff, run, synth
 from viddiff.errors import ViddiffError
@@ -41,6 +43,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return args.run(args)
     except ViddiffError as e:
         print(f"viddiff: error: {e}", file=sys.stderr)
+        return 2
+    except dspy.LMAuthError as e:  # DSPy's message runs over several lines of advice
+        print(f"viddiff: error: {str(e).splitlines()[0]}; check the API key you set", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("viddiff: interrupted", file=sys.stderr)

@@ -22,6 +22,8 @@ from viddiff.retrieval.localizer import FrameLocalizer
 from viddiff.retrieval.modes import DifferenceQuery, Localization
 
 MODES_WITH_STAGES = ("viterbi", "uniform")
+FATAL_ERRORS = (dspy.LMAuthError,)
+"""Errors no other difference or sample can escape (a rejected API key): raised, not recorded."""
 
 
 class VidDiff(dspy.Module):
@@ -122,6 +124,9 @@ class VidDiff(dspy.Module):
                 )
 
         results = map_in_threads(decide, list(differences), self.num_threads)
+        fatal = next((r for r in results if isinstance(r, FATAL_ERRORS)), None)
+        if fatal is not None:
+            raise fatal
         return [
             _prediction(differences[key], result, [placed[w].frames.get(key, []) for w in (0, 1)], videos)
             for key, result in zip(differences, results)

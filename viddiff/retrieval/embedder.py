@@ -7,6 +7,7 @@ normalise) on the model's device instead of image by image through PIL.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -81,6 +82,8 @@ class ClipEmbedder:
         self.model_id = config.identity()
         self._model = None
         self._tokenizer = None
+        self._load_error: WeightsError | None = None
+        self._load_lock = threading.Lock()
 
     def embed_frames(self, images: np.ndarray) -> np.ndarray:
         """Embeddings of RGB frames, T x D float32, each row of unit length."""
@@ -112,9 +115,17 @@ class ClipEmbedder:
         return np.stack([found[t] for t in texts])
 
     def load(self):
-        """The model and tokenizer, built on first use (call early to pay the loading time up front)."""
-        if self._model is None:
-            self._model, self._tokenizer = create_clip(self.config)
+        """The model and tokenizer, built once on first use, from any thread (call early to pay
+        the loading time up front); a failed load is raised again without retrying."""
+        with self._load_lock:
+            if self._load_error is not None:
+                raise self._load_error
+            if self._model is None:
+                try:
+                    self._model, self._tokenizer = create_clip(self.config)
+                except WeightsError as e:
+                    self._load_error = e
+                    raise
         return self._model, self._tokenizer
 
     @torch.inference_mode()
