@@ -110,3 +110,28 @@ def _closest(name: str, candidates: list[str], cutoff: float) -> str | None:
         return lowered[name.strip().lower()]
     matches = difflib.get_close_matches(name.lower(), list(lowered), n=1, cutoff=cutoff)
     return lowered[matches[0]] if matches else None
+
+
+NONE_ANSWERS = {"", "none", "null", "no match", "-"}
+"""What a matcher may write for 'no prediction matches'."""
+
+
+def one_to_one(raw: Mapping[str, object], ground_truth: Sequence[str], predicted: Sequence[str]) -> dict[str, str | None]:
+    """Every ground-truth key -> at most one predicted key, each predicted key used at most once.
+
+    Unknown keys are dropped; when the LM gives one prediction to several ground-truth keys,
+    the first ground-truth key (in the ground truth's order) keeps it and the others are
+    unmatched.
+    """
+    valid = set(predicted)
+    used: set[str] = set()
+    matches: dict[str, str | None] = {}
+    for key in ground_truth:
+        answer = raw.get(key)
+        candidate = None if answer is None else str(answer).strip()
+        if candidate is None or candidate.lower() in NONE_ANSWERS or candidate not in valid or candidate in used:
+            matches[key] = None
+            continue
+        used.add(candidate)
+        matches[key] = candidate
+    return matches

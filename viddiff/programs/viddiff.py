@@ -79,10 +79,7 @@ class VidDiff(dspy.Module):
         seed: int = 0,
     ) -> dspy.Prediction:
         if differences is None:
-            if not n_differences:
-                raise ValueError("give the closed-set differences or, for the open set, n_differences >= 1")
-            with self._role("proposer"):
-                differences = self.proposer(action_description, n_differences, **self._config("proposer", seed)).differences
+            differences = self.propose(action_description, n_differences, seed)
         stages, links = [], {key: () for key in differences}
         if self.localizer.mode in MODES_WITH_STAGES:
             with self._role("planner"):
@@ -99,6 +96,13 @@ class VidDiff(dspy.Module):
         return dspy.Prediction(
             differences=differences, stages=stages, links=links, localizations=placed, predictions=predictions
         )
+
+    def propose(self, action_description: str, n_differences: int | None, seed: int = 0) -> dict[str, Difference]:
+        """Open set, first stage alone: at most `n_differences` proposed differences."""
+        if not n_differences:
+            raise ValueError("give the closed-set differences or, for the open set, n_differences >= 1")
+        with self._role("proposer"):
+            return self.proposer(action_description, n_differences, **self._config("proposer", seed)).differences
 
     def _decide(
         self,

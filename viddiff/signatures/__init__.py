@@ -2,16 +2,20 @@
 
 from viddiff.signatures.differencer import CompareFrames, CompareFramesThreeWay
 from viddiff.signatures.linker import LinkDifferences
+from viddiff.signatures.matcher import FindOpposites, MatchDifferences
 from viddiff.signatures.planner import PlanStages
 from viddiff.signatures.proposer import ProposeDifferences
-from viddiff.signatures.types import PlannedStage, ProposedDifference
+from viddiff.signatures.types import PlannedStage, ProposedDifference, StatementPair
 
 __all__ = [
     "CompareFrames",
     "CompareFramesThreeWay",
+    "FindOpposites",
     "LinkDifferences",
+    "MatchDifferences",
     "PlanStages",
     "PlannedStage",
     "ProposeDifferences",
     "ProposedDifference",
+    "StatementPair",
 ]

@@ -24,3 +24,11 @@ class PlannedStage(BaseModel):
     retrieval_strings: list[str] = Field(
         description="at least 5 descriptions of a single frame from this stage, each starting 'A photo of a'"
     )
+
+
+class StatementPair(BaseModel):
+    """A ground-truth difference and the predicted difference matched to it."""
+
+    key: str = Field(description="the ground-truth key")
+    ground_truth: str
+    predicted: str
