@@ -16,6 +16,7 @@ from viddiff.retrieval.embedder import RESIZE_MODES, ClipConfig
 from viddiff.retrieval.modes import LOCALIZATION_MODES
 
 MODES = ("closed", "open")
+OPEN_PROTOCOLS = ("verify-then-match", "published")
 
 
 class ConfigError(ViddiffError):
@@ -41,6 +42,11 @@ class RunConfig:
     video_root: str | None = None
     revision: str | None = None
     localization: str = "viterbi"
+    open_protocol: str = "verify-then-match"
+    """Open set: `verify-then-match` decides every proposal, then matches them to the ground
+    truth (with the opposite check); `published` matches proposals first and decides only the
+    matched ones, as the published code did (same recall definition, fewer VLM calls, no
+    opposite check)."""
     three_way: bool = False
     """Let the differencer answer 'c' (not visible); in closed accuracy 'c' counts as wrong."""
     seed: int = 0
@@ -65,6 +71,8 @@ class RunConfig:
         unknown_splits = [s for s in self.split if s not in SPLITS]
         if unknown_splits:
             raise ConfigError(f"unknown split {', '.join(unknown_splits)}: choose from {', '.join(SPLITS)}")
+        if self.open_protocol not in OPEN_PROTOCOLS:
+            raise ConfigError(f"open_protocol must be one of {', '.join(OPEN_PROTOCOLS)}, got {self.open_protocol!r}")
         if self.localization not in LOCALIZATION_MODES:
             raise ConfigError(f"localization must be one of {', '.join(LOCALIZATION_MODES)}, got {self.localization!r}")
         if self.clip.resize_mode not in RESIZE_MODES:

@@ -12,7 +12,7 @@ import os
 import platform
 import subprocess
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
@@ -97,22 +97,6 @@ class RunDirectory:
             raise RunDirectoryError(
                 f"{self.path}: cannot resume with a different {', '.join(changed)}; start a new run with another --out"
             )
-
-
-def benchmark_predictions(n_rows: int, records: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    """Predictions in VidDiffBench's format: a list aligned with the dataset rows, each mapping
-    difference key -> {"description", "prediction"}; undecided differences and rows not run
-    are left out (they score as missing)."""
-    rows: list[dict[str, Any]] = [{} for _ in range(n_rows)]
-    for record in records:
-        if record.get("row_index") is None:  # a malformed row: nothing to align
-            continue
-        rows[record["row_index"]] = {
-            p["key"]: {"description": p["description"], "prediction": p["answer"]}
-            for p in record.get("predictions", [])
-            if p["answer"] is not None
-        }
-    return rows
 
 
 def provenance() -> dict[str, Any]:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import hashlib
 import time
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,14 +18,23 @@ from tqdm import tqdm
 from viddiff.config import RunConfig
 from viddiff.data.benchmark import load_benchmark
 from viddiff.data.frame_cache import FrameCache
-from viddiff.data.records import Sample
+from viddiff.data.records import Difference, Sample
 from viddiff.data.sources import read_sample_frames
+from viddiff.evaluation import (
+    rows_from_records,
+    score_closed,
+    score_open,
+    score_published,
+    to_benchmark_format,
+    write_evaluation,
+)
 from viddiff.lms import build_lm, redact, usage_cost
+from viddiff.programs.matcher import RecallMatcher
 from viddiff.programs.viddiff import FATAL_ERRORS, MODES_WITH_STAGES, VidDiff
 from viddiff.retrieval.embedder import ClipEmbedder, WeightsError
 from viddiff.retrieval.embedding_cache import EmbeddingCache
 from viddiff.retrieval.localizer import FrameLocalizer
-from viddiff.run_dir import RunDirectory, benchmark_predictions
+from viddiff.run_dir import RunDirectory
 
 
 @dataclass(frozen=True)
@@ -43,14 +53,16 @@ class RunSummary:
     """Estimated cost of this call's LM use; None when a model's price is unknown."""
 
 
-def roles_needed(config: RunConfig) -> tuple[str, ...]:
+def roles_needed(config: RunConfig, *, scoring: bool = True) -> tuple[str, ...]:
     """LM roles a run calls: the differencer always, the proposer in open mode, the planner
-    when the localization mode uses stages."""
+    when the localization mode uses stages, and (scoring an open-set run) the matcher."""
     roles = ["differencer"]
     if config.mode == "open":
         roles.insert(0, "proposer")
     if config.localization in MODES_WITH_STAGES:
         roles.insert(-1, "planner")
+    if config.mode == "open" and (scoring or config.open_protocol == "published"):
+        roles.append("matcher")
     return tuple(roles)
 
 
@@ -70,7 +82,13 @@ def build_program(config: RunConfig, api_keys: Mapping[str, str]) -> VidDiff:
     )
 
 
-def run_sample(program: VidDiff, sample: Sample, config: RunConfig, frame_cache: FrameCache | None) -> dict[str, Any]:
+def run_sample(
+    program: VidDiff,
+    sample: Sample,
+    config: RunConfig,
+    frame_cache: FrameCache | None,
+    matcher: Matcher | None = None,
+) -> dict[str, Any]:
     """Run one sample; a failure becomes the record's error, except missing CLIP weights and a
     rejected API key, which would fail every sample and so stop the run."""
     started = time.perf_counter()
@@ -87,13 +105,18 @@ def run_sample(program: VidDiff, sample: Sample, config: RunConfig, frame_cache:
         videos = tuple(
             read_sample_frames(sample, w, fps=config.fps, size=config.image_size, cache=frame_cache) for w in (0, 1)
         )
-        task = {"differences": sample.candidates} if config.mode == "closed" else {"n_differences": sample.n_differences_open}
+        seed = sample_seed(config.seed, sample.sample_hash)
+        task: dict[str, Any] = {"differences": sample.candidates} if config.mode == "closed" else {"n_differences": sample.n_differences_open}
+        if matcher is not None:  # the published protocol: decide only proposals matched to the ground truth
+            proposals = program.propose(sample.action_description, sample.n_differences_open, seed)
+            record["matches"] = matcher.match(sample, proposals)
+            task = {"differences": {k: d for k, d in proposals.items() if k in record["matches"].values()}}
         result = program(
             videos=videos,
             action_description=sample.action_description,
             key_points=sample.retrieval_frames,
             trim_starts=tuple((v.frames_trim or (0, None))[0] for v in sample.videos),
-            seed=sample_seed(config.seed, sample.sample_hash),
+            seed=seed,
             **task,
         )
     except (WeightsError, *FATAL_ERRORS):
@@ -114,6 +137,20 @@ def run_sample(program: VidDiff, sample: Sample, config: RunConfig, frame_cache:
         record["cost_usd"] = usage_cost(record["usage"])
     record["seconds"] = round(time.perf_counter() - started, 3)
     return record
+
+
+class Matcher:
+    """The recall matcher with its LM, for matching proposals before deciding (published protocol)."""
+
+    def __init__(self, lm: dspy.LM | None, *, check_opposites: bool):
+        self.lm = lm
+        self.module = RecallMatcher(check_opposites=check_opposites)
+
+    def match(self, sample: Sample, proposals: Mapping[str, Difference]) -> dict[str, str | None]:
+        ground_truth = {k: sample.differences[k].description for k in sample.labels}
+        with dspy.context(lm=self.lm) if self.lm is not None else contextlib.nullcontext():
+            result = self.module(sample.action_description, ground_truth, {k: d.description for k, d in proposals.items()})
+        return result.matches
 
 
 def run_benchmark(
@@ -141,15 +178,18 @@ def run_benchmark(
             run_dir.append(redact({"sample_key": error.sample_key, "row_index": None, "status": "error", "error": str(error)}, secrets))
 
     program = build_program(config, api_keys)
+    matcher = None
+    if config.mode == "open" and config.open_protocol == "published":
+        matcher = Matcher(build_lm(config.lms["matcher"], api_keys["matcher"]), check_opposites=False)
     frame_cache = FrameCache(config.cache_path / "frames")
     errors = tokens = 0
-    cost: float | None = 0.0
+    finished = []
     with dspy.context(adapter=dspy.ChatAdapter(), track_usage=True, disable_history=True):
         with ThreadPoolExecutor(max_workers=config.sample_threads) as pool, tqdm(
             total=len(todo), desc="samples", unit="sample", disable=not progress
         ) as bar:
             futures = [
-                pool.submit(contextvars.copy_context().run, run_sample, program, sample, config, frame_cache)
+                pool.submit(contextvars.copy_context().run, run_sample, program, sample, config, frame_cache, matcher)
                 for sample in todo
             ]
             try:
@@ -158,8 +198,7 @@ def run_benchmark(
                     run_dir.append(redact(record, secrets))
                     errors += record["status"] != "ok"
                     tokens += usage_tokens(record.get("usage", {}))
-                    if "cost_usd" in record:
-                        cost = None if cost is None or record["cost_usd"] is None else cost + record["cost_usd"]
+                    finished.append(record)
                     bar.update()
                     bar.set_postfix(errors=errors, tokens=tokens)
             except BaseException:  # interrupted, or an error that stops the run: drop the samples not started
@@ -167,9 +206,41 @@ def run_benchmark(
                     future.cancel()
                 raise
     records = run_dir.records()
-    run_dir.write_predictions(benchmark_predictions(bench.n_rows, records.values()))
-    selected = {s.sample_key for s in bench}
-    return RunSummary(run_dir.path, len(selected), len(todo), errors, tokens, cost)
+    run_dir.write_predictions(to_benchmark_format(rows_from_records(list(records.values()), bench.n_rows)))
+    return RunSummary(run_dir.path, len(bench), len(todo), errors, tokens, total_cost(finished))
+
+
+def score_run(config: RunConfig, api_keys: Mapping[str, str], out: str | Path) -> dict[str, Any]:
+    """Score a run directory's records the way `viddiff eval` scores any predictions; writes
+    metrics.json, the CSV tables and (open set) matches.jsonl into it."""
+    bench = load_benchmark(
+        config.source,
+        video_root=config.video_root,
+        split=config.split or None,
+        actions=config.actions or None,
+        limit=config.limit,
+        revision=config.revision,
+    )
+    records = RunDirectory(out).records()
+    rows = rows_from_records(list(records.values()), bench.n_rows)
+    if config.mode == "closed":
+        evaluation = score_closed(bench.samples, rows)
+    elif config.open_protocol == "published":
+        evaluation = score_published(bench.samples, records)
+    else:
+        lm = build_lm(config.lms["matcher"], api_keys["matcher"])
+        with dspy.context(adapter=dspy.ChatAdapter(), disable_history=True):
+            evaluation = score_open(bench.samples, rows, RecallMatcher(), lm=lm, num_threads=config.difference_threads)
+    selected = [records.get(s.sample_key, {}) for s in bench]
+    evaluation.samples_with_errors = sum(r.get("status") != "ok" for r in selected)
+    evaluation.usage = {"tokens": sum(usage_tokens(r.get("usage", {})) for r in selected), "cost_usd": total_cost(selected)}
+    return write_evaluation(out, evaluation)
+
+
+def total_cost(records: Iterable[Mapping[str, Any]]) -> float | None:
+    """Summed cost of records; None when any record's LM price is unknown."""
+    costs = [r.get("cost_usd") for r in records if "cost_usd" in r]
+    return None if any(c is None for c in costs) else round(sum(costs), 6)
 
 
 def sample_seed(run_seed: int, sample_hash: int) -> int:

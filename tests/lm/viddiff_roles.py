@@ -36,3 +36,17 @@ def scripted_engine(**kwargs) -> FakeEngine:
     engine.script(lambda c: "links" in c.output_fields, link_every_difference_to_the_middle_stage)
     engine.script(lambda c: "differences" in c.output_fields, {"differences": PROPOSALS})
     return engine
+
+
+def match_in_order(call):
+    """Matcher double: the i-th ground-truth difference matches the i-th prediction."""
+    ground_truth, predicted = input_json(call, "ground_truth"), input_json(call, "predicted")
+    return {"matches": dict(zip(ground_truth, list(predicted) + ["none"] * len(ground_truth)))}
+
+
+def scripted_engine_with_matcher(**kwargs) -> FakeEngine:
+    """scripted_engine, plus an in-order matcher that flags no opposites."""
+    engine = scripted_engine(**kwargs)
+    engine.script(lambda c: "matches" in c.output_fields, match_in_order)
+    engine.script(lambda c: "opposite_keys" in c.output_fields, {"opposite_keys": []})
+    return engine

@@ -52,7 +52,7 @@ def add_parser(commands) -> None:
 
 def run(args: argparse.Namespace) -> int:
     config = build_config(args, mode="closed" if args.difference else "open", fps=args.fps or DEFAULT_FPS)
-    api_keys = api_keys_for(config, roles_needed(config))
+    api_keys = api_keys_for(config, roles_needed(config, scoring=False))
     cache = FrameCache(config.cache_path / "frames")
     videos = tuple(
         read_frames(path, config.fps, size=config.image_size, fps_original=args.fps_original, cache=cache)

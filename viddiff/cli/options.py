@@ -54,29 +54,35 @@ def add_mode_option(parser: argparse.ArgumentParser) -> None:
 
 
 def build_config(args: argparse.Namespace, **changes: Any) -> RunConfig:
-    """Defaults, then the --config file, then the flags given, then `changes`; validated."""
+    """Defaults, then the --config file, then the flags given, then `changes`; validated.
+
+    A command defines only the flags it needs; absent ones count as not given.
+    """
+
+    def flag(name: str) -> Any:
+        return getattr(args, name, None)
+
     config = RunConfig()
-    if args.config:
-        config = merge(config, load_yaml(args.config))
-    flags = {key: getattr(args, key, None) for key in ("mode", "localization", "three_way", "image_size", "fps", "seed", "difference_threads", "cache_dir")}
-    config = merge(config, {k: v for k, v in flags.items() if v is not None})
-    lms: dict[str, dict[str, Any]] = {}
-    shared = {"model": args.lm, "api_base": args.api_base, "api_key_env": args.api_key_env, "temperature": args.temperature}
-    shared["cache"] = False if args.no_lm_cache else None
-    lms["all"] = {k: v for k, v in shared.items() if v is not None}
-    for role in ROLES:
-        model = getattr(args, f"{role}_lm")
-        if model:
-            lms[role] = {"model": model}
+    if flag("config"):
+        config = merge(config, load_yaml(flag("config")))
+    top = {key: flag(key) for key in ("mode", "localization", "three_way", "image_size", "fps", "seed", "difference_threads", "cache_dir")}
+    shared = {"model": flag("lm"), "api_base": flag("api_base"), "api_key_env": flag("api_key_env"), "temperature": flag("temperature")}
+    shared["cache"] = False if flag("no_lm_cache") else None
+    lms: dict[str, dict[str, Any]] = {"all": _given(shared)}
+    lms.update({role: {"model": flag(f"{role}_lm")} for role in ROLES if flag(f"{role}_lm")})
     clip = {
-        "model": args.clip_model,
-        "pretrained": args.clip_pretrained,
-        "device": args.clip_device,
-        "batch_size": args.clip_batch_size,
-        "resize_mode": args.clip_resize,
+        "model": flag("clip_model"),
+        "pretrained": flag("clip_pretrained"),
+        "device": flag("clip_device"),
+        "batch_size": flag("clip_batch_size"),
+        "resize_mode": flag("clip_resize"),
     }
-    config = merge(config, {"lms": lms, "clip": {k: v for k, v in clip.items() if v is not None}, **changes})
+    config = merge(config, {**_given(top), "lms": lms, "clip": _given(clip), **changes})
     return config.validate()
+
+
+def _given(values: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in values.items() if v is not None}
 
 
 def api_keys_for(config: RunConfig, roles: tuple[str, ...]) -> dict[str, str]:

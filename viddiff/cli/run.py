@@ -10,7 +10,9 @@ from viddiff.data.benchmark import DEFAULT_SOURCE
 from viddiff.data.records import SPLITS
 from viddiff.errors import ViddiffError
 from viddiff.run_dir import new_run_path
-from viddiff.runner import roles_needed, run_benchmark
+from viddiff.config import OPEN_PROTOCOLS
+from viddiff.evaluation import format_summary
+from viddiff.runner import roles_needed, run_benchmark, score_run
 
 
 def add_parser(commands) -> None:
@@ -42,6 +44,12 @@ def add_parser(commands) -> None:
     parser.add_argument("--video-root", help="folder the video paths are relative to (default: the source's folder)")
     parser.add_argument("--revision", help="Hub revision to pin")
     parser.add_argument("--sample-threads", type=int, metavar="N", help="samples processed at once (default: 2)")
+    parser.add_argument(
+        "--open-protocol",
+        choices=OPEN_PROTOCOLS,
+        help="open set: verify-then-match (default) decides every proposal, then matches; published matches "
+        "proposals to the ground truth first and decides only those (fewer VLM calls, no opposite check)",
+    )
     add_program_options(parser)
     parser.set_defaults(run=run)
 
@@ -55,8 +63,9 @@ def run(args: argparse.Namespace) -> int:
         "video_root": args.video_root,
         "revision": args.revision,
     }
-    if args.sample_threads is not None:
-        changes["sample_threads"] = args.sample_threads
+    for name in ("sample_threads", "open_protocol"):
+        if getattr(args, name) is not None:
+            changes[name] = getattr(args, name)
     config = build_config(args, **changes)
     if args.resume and not args.out:
         raise ViddiffError("--resume needs --out RUN_DIR, the run to continue")
@@ -74,4 +83,6 @@ def run(args: argparse.Namespace) -> int:
         f"{summary.samples} samples in {summary.path} ({summary.ran} run now, {summary.errors} with errors, "
         f"{summary.tokens} tokens, {cost}); predictions: {summary.path / 'predictions.json'}"
     )
+    print(format_summary(score_run(config, api_keys, out)))
+    print(f"metrics: {summary.path / 'metrics.json'}; report: viddiff report {summary.path}")
     return 1 if summary.errors else 0
