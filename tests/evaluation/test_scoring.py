@@ -117,8 +117,9 @@ def test_open_recall_hand_computed():
     assert decision["matches"] == {"0": "p0", "1": None, "2": "p1", "3": None}
     assert decision["opposites"] == ["0"]
     easy = metrics(evaluation)["splits"]["easy"]
-    assert {k: easy[k] for k in ("score", "n", "correct", "unmatched", "matched_wrong")} == {
-        "score": pytest.approx(1 / 3), "n": 3, "correct": 1, "unmatched": 2, "matched_wrong": 0
+    assert {k: easy[k] for k in ("score", "n", "correct", "unmatched", "matched_wrong", "share_unmatched", "share_matched_wrong")} == {
+        "score": pytest.approx(1 / 3), "n": 3, "correct": 1, "unmatched": 2, "matched_wrong": 0,
+        "share_unmatched": pytest.approx(2 / 3), "share_matched_wrong": 0.0,
     }
     match_call = next(c for c in engine.calls if "matches" in c.output_fields)
     assert '"p2": "predicted 2"' in match_call.last_user_text and "p3" not in match_call.last_user_text

@@ -42,7 +42,7 @@ def group_scores(outcomes: Iterable[Outcome], mode: str, *, two_sided: bool = Fa
     """Score of a group over its a/b-labelled differences, with counts and a binomial p-value.
 
     Closed: accuracy; `wrong` (the other letter), `missing` and `predicted_c` are the errors.
-    Open: recall; `unmatched` and `matched_wrong` are the errors.
+    Open: recall; `unmatched` and `matched_wrong` are the errors (with their shares of n).
     """
     positives = [o for o in outcomes if o.positive]
     n = len(positives)
@@ -62,6 +62,8 @@ def group_scores(outcomes: Iterable[Outcome], mode: str, *, two_sided: bool = Fa
     else:
         scores["unmatched"] = sum(o.matched is None for o in positives)
         scores["matched_wrong"] = sum(o.matched is not None and not o.correct for o in positives)
+        scores["share_unmatched"] = scores["unmatched"] / n if n else None
+        scores["share_matched_wrong"] = scores["matched_wrong"] / n if n else None
     return scores
 
 
