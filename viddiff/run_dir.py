@@ -53,15 +53,20 @@ class RunDirectory:
         """
         config_file = self.path / CONFIG_FILE
         if resume:
-            if not config_file.exists():
-                raise RunDirectoryError(f"{self.path}: no run to resume ({CONFIG_FILE} missing)")
-            self._check_same_config(config, json.loads(config_file.read_text())["config"])
+            self._check_same_config(config, self.saved_config().to_dict())
             return self.records()
         if self.path.exists() and any(self.path.iterdir()):
             raise RunDirectoryError(f"{self.path}: already holds a run; pass --resume to continue it, or another --out")
         self.path.mkdir(parents=True, exist_ok=True)
         _write_json(config_file, {"config": config.to_dict(), "provenance": provenance()})
         return {}
+
+    def saved_config(self) -> RunConfig:
+        """The config the run was started with."""
+        config_file = self.path / CONFIG_FILE
+        if not config_file.exists():
+            raise RunDirectoryError(f"{self.path}: no run to resume ({CONFIG_FILE} missing)")
+        return RunConfig.from_dict(json.loads(config_file.read_text())["config"])
 
     def records(self) -> dict[str, dict[str, Any]]:
         """The last record of each sample (a line cut short by a crash is ignored)."""
@@ -91,8 +96,8 @@ class RunDirectory:
         return path
 
     def _check_same_config(self, config: RunConfig, saved: Mapping[str, Any]) -> None:
-        current = config.to_dict()
-        changed = sorted(k for k in current if k not in RESUME_MAY_CHANGE and _jsonable(current[k]) != saved.get(k))
+        current, saved = _jsonable(config.to_dict()), _jsonable(saved)
+        changed = sorted(k for k in current if k not in RESUME_MAY_CHANGE and current[k] != saved.get(k))
         if changed:
             raise RunDirectoryError(
                 f"{self.path}: cannot resume with a different {', '.join(changed)}; start a new run with another --out"

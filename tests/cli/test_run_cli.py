@@ -184,3 +184,13 @@ def test_missing_clip_weights_stop_the_run(synth_dir, server, tmp_path, monkeypa
     assert last.startswith("viddiff: error: cannot load CLIP ViT-B-32 with weights") and "missing.pt" in last
     assert not (tmp_path / "run" / "records.jsonl").exists()
     assert sum("not found" in r.message for r in caplog.records) == 1, "the weights are looked for once, not per sample"
+
+
+def test_resume_needs_only_the_run_directory(synth_dir, server, tmp_path, monkeypatch):
+    monkeypatch.setenv("VIDDIFF_TEST_KEY", SECRET)
+    out = tmp_path / "run"
+    assert main(_run_args(synth_dir, out, server, tmp_path, "--limit", "2")) == 0
+    assert main(["run", "--out", str(out), "--resume", "--limit", "4"]) == 0
+    records = _records(out)
+    assert len(records) == 4 and len({r["sample_key"] for r in records}) == 4
+    assert json.loads((out / "metrics.json").read_text())["samples"]["scored"] == 4

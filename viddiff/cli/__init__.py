@@ -10,13 +10,14 @@ from collections.abc import Sequence
 import dspy
 
 from viddiff import __version__
-from viddiff.cli import data, diff, eval, run, synth
+from viddiff.cli import data, diff, eval, report, run, synth
 from viddiff.errors import ViddiffError
 
 EPILOG = """quick start:
   viddiff synth runs/synth --pairs 12 --seed 0      # a small benchmark of stick-figure videos
   viddiff data runs/synth --check                   # its summary; decode every video
   viddiff run runs/synth --split easy --out runs/easy   # VidDiff on it (needs OPENAI_API_KEY, CLIP weights)
+  viddiff report runs/easy                          # report.html + report.md of a scored run
   viddiff diff a.mp4 b.mp4 --action "a squat"        # how two videos of one action differ
 """
 
@@ -30,7 +31,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"viddiff {__version__}")
     commands = parser.add_subparsers(title="commands", metavar="COMMAND", required=True)
-    for module in (diff, run, eval, synth, data):
+    for module in (diff, run, eval, report, synth, data):
         module.add_parser(commands)
     return parser
 

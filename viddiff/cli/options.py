@@ -53,16 +53,15 @@ def add_mode_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--mode", choices=MODES, help="closed: decide the benchmark's differences; open: propose, then decide (default: closed)")
 
 
-def build_config(args: argparse.Namespace, **changes: Any) -> RunConfig:
-    """Defaults, then the --config file, then the flags given, then `changes`; validated.
-
-    A command defines only the flags it needs; absent ones count as not given.
+def build_config(args: argparse.Namespace, *, base: RunConfig | None = None, **changes: Any) -> RunConfig:
+    """`base` (default: the defaults), then the --config file, then the flags given, then
+    `changes`; validated. A command defines only the flags it needs; absent ones count as not given.
     """
 
     def flag(name: str) -> Any:
         return getattr(args, name, None)
 
-    config = RunConfig()
+    config = base or RunConfig()
     if flag("config"):
         config = merge(config, load_yaml(flag("config")))
     top = {key: flag(key) for key in ("mode", "localization", "three_way", "image_size", "fps", "seed", "difference_threads", "cache_dir")}

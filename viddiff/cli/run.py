@@ -9,7 +9,7 @@ from viddiff.cli.options import add_mode_option, add_program_options, api_keys_f
 from viddiff.data.benchmark import DEFAULT_SOURCE
 from viddiff.data.records import SPLITS
 from viddiff.errors import ViddiffError
-from viddiff.run_dir import new_run_path
+from viddiff.run_dir import RunDirectory, new_run_path
 from viddiff.config import OPEN_PROTOCOLS
 from viddiff.evaluation import format_summary
 from viddiff.runner import roles_needed, run_benchmark, score_run
@@ -34,7 +34,7 @@ def add_parser(commands) -> None:
         ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("source", metavar="SOURCE", nargs="?", default=DEFAULT_SOURCE, help=f"benchmark (default: {DEFAULT_SOURCE})")
+    parser.add_argument("source", metavar="SOURCE", nargs="?", help=f"benchmark (default: {DEFAULT_SOURCE}; with --resume, the run's)")
     parser.add_argument("--split", choices=SPLITS, action="append", help="split to run (repeatable; default: all)")
     parser.add_argument("--action", action="append", help="action code to run (repeatable)")
     add_mode_option(parser)
@@ -55,20 +55,20 @@ def add_parser(commands) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    changes = {
+    if args.resume and not args.out:
+        raise ViddiffError("--resume needs --out RUN_DIR, the run to continue")
+    given = {
         "source": args.source,
-        "split": tuple(args.split or ()),
-        "actions": tuple(args.action or ()),
+        "split": tuple(args.split) if args.split else None,
+        "actions": tuple(args.action) if args.action else None,
         "limit": args.limit,
         "video_root": args.video_root,
         "revision": args.revision,
+        "sample_threads": args.sample_threads,
+        "open_protocol": args.open_protocol,
     }
-    for name in ("sample_threads", "open_protocol"):
-        if getattr(args, name) is not None:
-            changes[name] = getattr(args, name)
-    config = build_config(args, **changes)
-    if args.resume and not args.out:
-        raise ViddiffError("--resume needs --out RUN_DIR, the run to continue")
+    base = RunDirectory(args.out).saved_config() if args.resume else None
+    config = build_config(args, base=base, **{k: v for k, v in given.items() if v is not None})
     api_keys = api_keys_for(config, roles_needed(config))
     if config.limit is not None:
         print(f"note: --limit {config.limit} runs a subset; its results are not for reporting", file=sys.stderr)

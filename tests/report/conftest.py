@@ -1,0 +1,168 @@
+"""A scored run directory written by hand over a small synthetic benchmark."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from viddiff.data.benchmark import load_benchmark
+from viddiff.data.synth import generate_benchmark
+
+SCRIPT_ERROR = "RuntimeError: <script>alert('x')</script> & more"
+DIFFERENCE_ERROR = "TimeoutError: the differencer did not answer"
+
+
+@pytest.fixture(scope="session")
+def bench_dir(tmp_path_factory) -> Path:
+    """Four synthetic pairs: squat (easy), jumping jack (medium), kick (hard), squat (easy)."""
+    out = tmp_path_factory.mktemp("bench") / "synth"
+    generate_benchmark(out, pairs=4, seed=0, progress=False)
+    return out
+
+
+def _group(score, n, correct, p_value, mode="closed"):
+    group = {
+        "score": score,
+        "n": n,
+        "correct": correct,
+        "p_value": p_value,
+        "significant": p_value is not None and p_value < 0.05,
+    }
+    if mode == "closed":
+        group.update(wrong=n - correct, missing=0, predicted_c=0)
+    else:
+        group.update(unmatched=n - correct, matched_wrong=0)
+    return group
+
+
+def _metrics(mode: str) -> dict:
+    splits = {
+        "easy": _group(0.625, 8, 5, 0.363, mode),
+        "medium": _group(0.9, 10, 9, 0.0107, mode),
+        "hard": _group(0.5, 4, 2, 0.6875, mode),
+    }
+    differences = {}
+    for action, key, name, score, p in (
+        ("synth_squat", "10", "extra depth", 1.0, 0.5),
+        ("synth_squat", "2", "stance width", 0.5, 1.0),
+        ("synth_kick", "1", "kick speed", 0.0, 0.5),
+        ("synth_jumping_jack", "0", "arm height", 1.0, 0.002),
+    ):
+        differences[f"{action}/{key}"] = {
+            **_group(score, 2, int(2 * score), p, mode),
+            "action": action,
+            "key": key,
+            "name": name,
+        }
+    return {
+        "schema_version": 1,
+        "mode": mode,
+        "metric": "accuracy" if mode == "closed" else "recall@N_diff",
+        "protocol": None if mode == "closed" else "verify-then-match",
+        "samples": {"scored": 4, "with_errors": 2, "excluded": 0},
+        "overall": _group(16 / 22, 22, 16, 0.026, mode),
+        "splits": splits,
+        "avg": (0.625 + 0.9 + 0.5) / 3,
+        "domains": {"fitness": _group(14 / 18, 18, 14, 0.015, mode), "ballsports": _group(0.5, 4, 2, 0.6875, mode)},
+        "actions": {
+            "synth_jumping_jack": _group(0.9, 10, 9, 0.0107, mode),
+            "synth_kick": _group(0.5, 4, 2, 0.6875, mode),
+            "synth_squat": _group(0.625, 8, 5, 0.363, mode),
+        },
+        "differences": differences,
+        "usage": {"tokens": 1200, "cost_usd": None},
+    }
+
+
+def _prediction(key, answer, error=None):
+    return {
+        "key": key,
+        "name": f"difference {key}",
+        "description": f"the person in video {key} moves <faster>",
+        "num_frames": "gt_1",
+        "answer": answer,
+        "rationale": "",
+        "frames_a": [0],
+        "frames_b": [1, 2, 3],
+        "times_a": [0.0],
+        "times_b": [0.25, 0.5, 0.75],
+        "error": error,
+    }
+
+
+def _record(sample, mode, status, *, error=None, predictions=()):
+    record = {
+        "sample_key": sample.sample_key,
+        "row_index": sample.row_index,
+        "split": sample.split,
+        "domain": sample.domain,
+        "action": sample.action,
+        "mode": mode,
+        "labels": sample.labels,
+        "status": status,
+        "error": error,
+        "predictions": list(predictions),
+        "seconds": 1.5,
+    }
+    if status != "error":
+        record.update(
+            usage={"openai/gpt-4o-2024-08-06": {"prompt_tokens": 1000, "completion_tokens": 50}}, cost_usd=0.0125
+        )
+    return record
+
+
+def _records(bench_dir: Path, mode: str) -> list[dict]:
+    """Rows 0 and 2 ok, row 1 failed (a message with markup), row 3 partial (one difference failed)."""
+    samples = load_benchmark(bench_dir).samples
+    first = [_prediction(k, "a" if i % 2 else "b") for i, k in enumerate(samples[0].labels)]
+    return [
+        _record(samples[0], mode, "error", error="stale attempt, replaced by the next line"),
+        _record(samples[2], mode, "ok", predictions=[_prediction(k, "a") for k in samples[2].labels]),
+        _record(samples[1], mode, "error", error=SCRIPT_ERROR),
+        _record(
+            samples[3], mode, "partial", predictions=[_prediction("0", "a"), _prediction("1", None, DIFFERENCE_ERROR)]
+        ),
+        _record(samples[0], mode, "ok", predictions=first),
+    ]
+
+
+@pytest.fixture
+def make_run(bench_dir, tmp_path):
+    """Builds a scored run directory; `video_root` overrides where its videos are looked for."""
+
+    def make(mode: str = "closed", *, video_root: Path | None = None, name: str = "run") -> Path:
+        run = tmp_path / name
+        run.mkdir()
+        config = {
+            "source": str(bench_dir),
+            "video_root": str(video_root) if video_root else None,
+            "mode": mode,
+            "split": [],
+            "localization": "viterbi",
+            "fps": None,
+            "image_size": 512,
+            "limit": None,
+            "lms": {
+                role: {"model": "openai/gpt-4o-2024-08-06"}
+                for role in ("proposer", "planner", "differencer", "matcher")
+            },
+        }
+        provenance = {
+            "git": {"commit": "0123456789abcdef", "dirty": True},
+            "packages": {},
+            "started": "2025-01-02T03:04:05+00:00",
+        }
+        (run / "config.json").write_text(json.dumps({"config": config, "provenance": provenance}))
+        (run / "records.jsonl").write_text("".join(json.dumps(r) + "\n" for r in _records(bench_dir, mode)))
+        (run / "metrics.json").write_text(json.dumps(_metrics(mode)))
+        if mode == "open":
+            decision = {
+                "sample_key": "synth_squat_0000",
+                "matches": {"0": "0", "1": None, "2": "2"},
+                "opposites": ["2"],
+                "error": None,
+            }
+            (run / "matches.jsonl").write_text(json.dumps(decision) + "\n")
+        return run
+
+    return make

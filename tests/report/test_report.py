@@ -1,0 +1,208 @@
+import argparse
+import base64
+import dataclasses
+import io
+import json
+import re
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from tests.report.conftest import DIFFERENCE_ERROR, SCRIPT_ERROR
+from viddiff.cli import report as report_cli
+from viddiff.report import ReportError, render_report
+from viddiff.report.html import render_html
+from viddiff.report.run_data import load_run
+from viddiff.report.tables import ERRORS_SHOWN, natural_key
+
+DATA_URI = re.compile(r'<img src="data:image/png;base64,([A-Za-z0-9+/=]+)" alt="([^"]*)">')
+
+
+def _images(html: str) -> dict[str, list[Image.Image]]:
+    """Embedded PNGs by alt text prefix ('bar chart', 'frames judged')."""
+    images: dict[str, list[Image.Image]] = {}
+    for data, alt in DATA_URI.findall(html):
+        image = Image.open(io.BytesIO(base64.b64decode(data)))
+        image.load()
+        images.setdefault(" ".join(alt.split()[:2]), []).append(image)
+    return images
+
+
+def _is_blank(image: Image.Image) -> bool:
+    grey = np.asarray(image.convert("L"), dtype=np.float64)
+    return grey.std() < 5 or bool(np.all(grey > 250))
+
+
+def test_page_is_self_contained(make_run):
+    html = render_report(make_run())[0].read_text()
+    references = re.findall(r'(?:src|href)\s*=\s*["\']?([^"\'\s>]*)', html, flags=re.IGNORECASE)
+    assert references and all(r.startswith("data:image/png;base64,") for r in references)
+    assert "http://" not in html and "https://" not in html
+    assert "<script" not in html.lower() and "<link" not in html.lower()
+
+
+def test_split_table_shows_the_run_next_to_the_published_rows(make_run):
+    html = render_report(make_run())[0].read_text()
+    for cell in ("62.5 (n=8)", "90.0* (n=10)", "50.0 (n=4)", "67.5"):
+        assert f">{cell}</td>" in html
+    assert "this run (openai/gpt-4o-2024-08-06)" in html
+    assert re.search(
+        r"VidDiff \(published\)</td>\s*"
+        + r"\s*".join(f'<td class="num">{v}</td>' for v in ("62.7", "56.2", "50.0", "56.3")),
+        html,
+    )
+    assert "ICLR 2025 camera-ready" in html and "random baseline is 50%" in html
+    assert "one-sided binomial test" in html
+
+
+def test_header_names_the_run(make_run):
+    run = make_run()
+    html = render_report(run)[0].read_text()
+    for text in (
+        str(run),
+        "closed set / accuracy",
+        "differencer: openai/gpt-4o-2024-08-06",
+        "viterbi",
+        "0123456789abcdef (dirty)",
+        "2025-01-02T03:04:05",
+        "4 scored, 2 with errors, 0 excluded",
+    ):
+        assert text in html
+
+
+def test_action_chart_is_a_png_with_content(make_run):
+    charts = _images(render_report(make_run())[0].read_text())["bar chart"]
+    assert len(charts) == 1 and charts[0].format == "PNG" and not _is_blank(charts[0])
+
+
+def test_a_contact_sheet_per_chosen_sample(make_run):
+    html = render_report(make_run(), samples=3)[0].read_text()
+    sheets = _images(html)["frames judged"]
+    assert len(sheets) == 2  # only rows 0 and 2 finished without errors
+    assert all(not _is_blank(s) for s in sheets)
+    assert html.index("synth_squat_0000 (synth_squat, easy)") < html.index("synth_kick_0002 (synth_kick, hard)")
+    assert "<th>answer</th><th>label</th>" in html
+
+
+def test_samples_zero_shows_no_frames(make_run):
+    html = render_report(make_run(), samples=0)[0].read_text()
+    assert "frames judged" not in html and "--samples 0" in html
+
+
+def test_text_is_escaped_and_errors_are_listed(make_run):
+    html = render_report(make_run())[0].read_text()
+    assert "RuntimeError: &lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt; &amp; more" in html
+    assert SCRIPT_ERROR not in html
+    assert "stale attempt" not in html  # the last record of a sample wins
+    assert DIFFERENCE_ERROR in html and "Samples that failed (1)" in html
+    assert "Differences left undecided by an error (1)" in html
+    assert "moves &lt;faster&gt;" in html
+
+
+def test_differences_sorted_by_action_then_key(make_run):
+    html = render_report(make_run())[0].read_text()
+    section = html[html.index('id="differences"') : html.index('id="errors"')]
+    order = re.findall(r"<td class=\"text\">(synth_\w+)</td><td class=\"num\">(\d+)</td>", section)
+    assert order == [("synth_jumping_jack", "0"), ("synth_kick", "1"), ("synth_squat", "2"), ("synth_squat", "10")]
+    assert natural_key("2") < natural_key("10")
+
+
+def test_usage_and_cost(make_run):
+    html = render_report(make_run())[0].read_text()
+    assert "run: openai/gpt-4o-2024-08-06" in html and ">3150</td>" in html  # 3 records x 1050 tokens
+    assert "$0.04" in html and "unknown" in html  # run cost; the scoring's cost is unknown
+
+
+def test_markdown_summary(make_run):
+    markdown = render_report(make_run())[1].read_text()
+    assert "| system | easy | medium | hard | avg |" in markdown
+    assert (
+        "| **this run (openai/gpt-4o-2024-08-06)** | **62.5 (n=8)** | **90.0\\* (n=10)** | **50.0 (n=4)** | **67.5** |"
+        in markdown
+    )
+    assert "| VidDiff (published) | 62.7 | 56.2 | 50.0 | 56.3 |" in markdown
+    assert "| synth_jumping_jack | 90.0\\* | 10 | 9 | 0.011 |" in markdown
+    assert "- samples that failed: 1" in markdown and "- differences left undecided by an error: 1" in markdown
+    assert "run cost: $0.04" in markdown
+
+
+def test_missing_videos_show_a_message(make_run, tmp_path):
+    empty = tmp_path / "no-videos"
+    empty.mkdir()
+    html = render_report(make_run(video_root=empty))[0].read_text()
+    assert "frames judged" not in html
+    assert html.count('class="problem"') == 2 and "not found" in html
+    assert "62.5 (n=8)" in html  # the rest of the page is there
+
+
+def test_open_mode_shows_recall_and_matches(make_run):
+    html_path, markdown_path = render_report(make_run("open"))
+    html = html_path.read_text()
+    assert "recall@N_diff (verify-then-match protocol)" in html
+    assert "| VidDiff (published) | 49.9 | 37.9 | 38.5 | 42.1 |" in markdown_path.read_text()
+    assert "2: b (states the opposite: answer flipped)" in html and "unmatched" in html
+
+
+def test_errors_are_capped(make_run):
+    run = make_run()
+    record = json.loads((run / "records.jsonl").read_text().splitlines()[-1])
+    failures = [
+        {**record, "sample_key": f"failed_{i}", "row_index": None, "status": "error", "error": f"boom {i}"}
+        for i in range(ERRORS_SHOWN + 7)
+    ]
+    with open(run / "records.jsonl", "a") as f:
+        f.writelines(json.dumps(r) + "\n" for r in failures)
+    html = render_report(run)[0].read_text()
+    assert f"Samples that failed ({ERRORS_SHOWN + 8})" in html and "… and 8 more." in html
+
+
+def test_missing_run_directory(tmp_path):
+    with pytest.raises(ReportError, match="no such run directory"):
+        render_report(tmp_path / "nothing")
+
+
+def test_unscored_run(make_run):
+    run = make_run()
+    (run / "metrics.json").unlink()
+    with pytest.raises(ReportError) as error:
+        render_report(run)
+    assert "has no metrics.json; finish the run with `viddiff run --out" in str(error.value) and "\n" not in str(error.value)
+    assert "/predictions.json --dataset" in str(error.value)
+
+
+@pytest.mark.parametrize(
+    ("file", "text", "message"),
+    [
+        ("metrics.json", '{"schema_version": 2}', "schema_version 2 is not supported"),
+        ("config.json", "{oops", "not valid JSON"),
+    ],
+)
+def test_unreadable_run_files(make_run, file, text, message):
+    run = make_run()
+    (run / file).write_text(text)
+    with pytest.raises(ReportError, match=message):
+        render_report(run)
+
+
+def test_negative_samples(make_run):
+    with pytest.raises(ReportError, match="samples must be 0 or more"):
+        render_report(make_run(), samples=-1)
+
+
+def test_page_renders_with_empty_metrics(make_run):
+    run = load_run(make_run())
+    empty = {**run.metrics, "splits": {}, "actions": {}, "domains": {}, "differences": {}, "avg": None}
+    html = render_html(dataclasses.replace(run, metrics=empty), None, [])
+    assert "No action has a score." in html and ">–</td>" in html
+
+
+def test_cli_writes_both_files_to_out(make_run, tmp_path, capsys):
+    parser = argparse.ArgumentParser()
+    report_cli.add_parser(parser.add_subparsers())
+    out = tmp_path / "reports"
+    args = parser.parse_args(["report", str(make_run()), "--samples", "1", "--out", str(out)])
+    assert args.run(args) == 0
+    assert (out / "report.html").exists() and (out / "report.md").exists()
+    assert len(_images((out / "report.html").read_text())["frames judged"]) == 1
+    assert str(out / "report.html") in capsys.readouterr().out

@@ -1,0 +1,42 @@
+"""`viddiff report`: a scored run as one self-contained HTML page and a Markdown summary."""
+
+from __future__ import annotations
+
+import argparse
+
+from viddiff.report import render_report
+
+
+def add_parser(commands) -> None:
+    parser = commands.add_parser(
+        "report",
+        help="render a scored run as one HTML page (report.html) and a Markdown summary (report.md)",
+        description=(
+            "Render RUN_DIR (scored by `viddiff eval`) as report.html, a single self-contained page "
+            "(split table next to the published figures, per-action chart, per-difference table, "
+            "errors, cost, and the frames each difference was judged on for a few samples), and "
+            "report.md, a Markdown summary."
+        ),
+        epilog=(
+            "examples:\n"
+            "  viddiff report runs/easy-closed\n"
+            "  viddiff report runs/easy-open --samples 5 --out reports/easy-open"
+        ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("run_dir", metavar="RUN_DIR", help="a run directory holding metrics.json")
+    parser.add_argument(
+        "--samples",
+        type=int,
+        default=3,
+        metavar="N",
+        help="show the frames of the first N samples that finished without errors (default: %(default)s)",
+    )
+    parser.add_argument("--out", metavar="DIR", help="folder for report.html and report.md (default: RUN_DIR)")
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    html_path, markdown_path = render_report(args.run_dir, samples=args.samples, out=args.out)
+    print(f"report: {html_path}\nsummary: {markdown_path}")
+    return 0

@@ -1,0 +1,48 @@
+"""`render_report`: a scored run directory to report.html and report.md."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from viddiff.report.chart import action_chart_png
+from viddiff.report.html import render_html
+from viddiff.report.markdown import render_markdown
+from viddiff.report.published import RANDOM_BASELINE
+from viddiff.report.run_data import ReportError, load_run
+from viddiff.report.samples import sample_views
+
+HTML_FILE = "report.html"
+MARKDOWN_FILE = "report.md"
+
+
+def render_report(run_dir: str | Path, *, samples: int = 3, out: str | Path | None = None) -> tuple[Path, Path]:
+    """Write a run's report: one self-contained HTML page and a Markdown summary.
+
+    Args:
+        run_dir: a scored run directory (it holds metrics.json, written when `viddiff run` finishes or by `viddiff eval --out`).
+        samples: how many samples to show with their frames (the first that finished
+            without errors, in row order); their videos must be readable from here.
+        out: folder for the two files (default: `run_dir`).
+
+    Returns:
+        The paths of report.html and report.md.
+
+    Raises:
+        ReportError: `run_dir` is missing or not scored, or `samples` is negative.
+
+    Example:
+        >>> html_path, markdown_path = render_report("runs/easy-closed", samples=2)
+    """
+    if samples < 0:
+        raise ReportError(f"samples must be 0 or more, got {samples}")
+    run = load_run(run_dir)
+    chart = action_chart_png(
+        run.metrics.get("actions", {}), metric=run.metrics["metric"], chance=RANDOM_BASELINE.get(run.mode)
+    )
+    html = render_html(run, chart, sample_views(run, samples))
+    folder = Path(out) if out is not None else run.path
+    folder.mkdir(parents=True, exist_ok=True)
+    html_path, markdown_path = folder / HTML_FILE, folder / MARKDOWN_FILE
+    html_path.write_text(html, encoding="utf-8")
+    markdown_path.write_text(render_markdown(run), encoding="utf-8")
+    return html_path, markdown_path

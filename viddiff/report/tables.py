@@ -1,0 +1,158 @@
+"""The report's tables as plain text cells, shared by the HTML page and the Markdown summary."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from viddiff.data.records import SPLITS
+from viddiff.report.published import PUBLISHED, PUBLISHED_SOURCE, RANDOM_BASELINE
+from viddiff.report.run_data import RunData
+
+MARK = "*"
+ERRORS_SHOWN = 50
+"""At most this many errors of each kind are listed; the rest are counted."""
+
+
+@dataclass(frozen=True)
+class Table:
+    """Rows of text cells under a header."""
+
+    headers: tuple[str, ...]
+    rows: list[tuple[str, ...]]
+    highlighted: frozenset[int] = field(default_factory=frozenset)
+    """Indices of rows to emphasise (the run's own row next to published ones)."""
+    more: int = 0
+    """Rows left out of a capped table."""
+
+
+def percent(score: float | None) -> str:
+    """A 0..1 score as a percentage with one decimal; '–' when there is none."""
+    return "–" if score is None else f"{100 * score:.1f}"
+
+
+def mark(group: Mapping[str, Any]) -> str:
+    """MARK when the evaluation found the group significant (p < 0.05)."""
+    return MARK if group.get("significant") else ""
+
+
+def p_text(p_value: float | None) -> str:
+    return "–" if p_value is None else "<0.001" if p_value < 0.001 else f"{p_value:.3f}"
+
+
+def metric_title(run: RunData) -> str:
+    """'accuracy' or 'recall@N_diff', with the open-set protocol."""
+    protocol = run.metrics.get("protocol")
+    return run.metrics["metric"] + (f" ({protocol} protocol)" if protocol else "")
+
+
+def significance_legend() -> str:
+    """What MARK means in the split, action and difference tables."""
+    return (
+        f"{MARK} p < 0.05: one-sided binomial test of correct-out-of-n against 50% (better than random) "
+        "for splits, domains and actions; two-sided for single differences. "
+        "n = differences labelled a or b."
+    )
+
+
+def published_note(run: RunData) -> str:
+    """Where the published rows come from, and the random baseline."""
+    note = f"Rows other than this run's are the {PUBLISHED_SOURCE}"
+    baseline = RANDOM_BASELINE.get(run.mode)
+    if baseline is not None:
+        note += f"; the published random baseline is {baseline:.0f}% ({run.mode} set)"
+    return note + "."
+
+
+def run_label(run: RunData) -> str:
+    """'this run (<models>)': the distinct models of the run's LM roles."""
+    models = dict.fromkeys(lm.get("model", "?") for lm in run.config.get("lms", {}).values())
+    return f"this run ({', '.join(models)})" if models else "this run"
+
+
+def split_table(run: RunData) -> Table:
+    """This run's easy / medium / hard / avg next to the published rows of the same mode."""
+    splits = run.metrics.get("splits", {})
+    cells = [_group_cell(splits[s]) if s in splits else "–" for s in SPLITS]
+    rows = [(run_label(run), *cells, percent(run.metrics.get("avg")))]
+    for system, scores in PUBLISHED.get(run.mode, {}).items():
+        rows.append((f"{system} (published)", *(f"{score:.1f}" for score in scores)))
+    return Table(("system", *SPLITS, "avg"), rows, highlighted=frozenset({0}))
+
+
+def group_table(title: str, groups: Mapping[str, Mapping[str, Any]]) -> Table:
+    """Score, n, correct and one-sided p per group (domain or action)."""
+    rows = [
+        (name, percent(g["score"]) + mark(g), str(g["n"]), str(g["correct"]), p_text(g.get("p_value")))
+        for name, g in groups.items()
+    ]
+    return Table((title, "score %", "n", "correct", "p (one-sided)"), rows)
+
+
+def difference_table(run: RunData) -> Table:
+    """Per difference: action, key, name, score, n, two-sided p and mark, by action then key."""
+    differences = sorted(
+        run.metrics.get("differences", {}).values(), key=lambda g: (g["action"], natural_key(g["key"]))
+    )
+    rows = [
+        (g["action"], g["key"], g["name"], percent(g["score"]), str(g["n"]), p_text(g.get("p_value")), mark(g))
+        for g in differences
+    ]
+    return Table(("action", "key", "name", "score %", "n", "p (two-sided)", ""), rows)
+
+
+def sample_error_table(run: RunData) -> Table:
+    """Samples whose run failed as a whole, capped at ERRORS_SHOWN."""
+    failed = [(r["sample_key"], r.get("error") or "") for r in run.records if r.get("status") == "error"]
+    return Table(("sample", "error"), failed[:ERRORS_SHOWN], more=max(0, len(failed) - ERRORS_SHOWN))
+
+
+def difference_error_table(run: RunData) -> Table:
+    """Differences left undecided by an error, capped at ERRORS_SHOWN."""
+    failed = [
+        (r["sample_key"], p["key"], p["error"])
+        for r in run.records
+        for p in r.get("predictions") or []
+        if p.get("error")
+    ]
+    return Table(("sample", "key", "error"), failed[:ERRORS_SHOWN], more=max(0, len(failed) - ERRORS_SHOWN))
+
+
+def usage_table(run: RunData) -> Table:
+    """Tokens per model over the run's records, with the run's cost and the scoring's own usage."""
+    per_model: dict[str, list[int]] = {}
+    for record in run.records:
+        for model, usage in (record.get("usage") or {}).items():
+            tokens = per_model.setdefault(model, [0, 0])
+            tokens[0] += int(usage.get("prompt_tokens") or 0)
+            tokens[1] += int(usage.get("completion_tokens") or 0)
+    rows = [(f"run: {model}", str(p), str(c), str(p + c), "") for model, (p, c) in per_model.items()]
+    run_tokens = sum(p + c for p, c in per_model.values())
+    rows.append(("run total", "", "", str(run_tokens), cost_text(run_cost(run.records))))
+    scoring = run.metrics.get("usage") or {}
+    rows.append(("scoring (metrics.json)", "", "", str(scoring.get("tokens", 0)), cost_text(scoring.get("cost_usd"))))
+    return Table(("what", "prompt tokens", "completion tokens", "tokens", "cost"), rows)
+
+
+def run_cost(records: Sequence[Mapping[str, Any]]) -> float | None:
+    """Sum of the records' estimated costs; None when any record's cost is unknown."""
+    costs = [r["cost_usd"] for r in records if "cost_usd" in r]
+    return None if any(c is None for c in costs) else sum(costs)
+
+
+def cost_text(cost: float | None) -> str:
+    """'$1.23' (four decimals under a cent), or 'unknown'."""
+    if cost is None:
+        return "unknown"
+    return f"${cost:,.2f}" if cost == 0 or cost >= 0.01 else f"${cost:.4f}"
+
+
+def natural_key(text: str) -> tuple[tuple[int, int | str], ...]:
+    """Sort key ordering embedded numbers by value ('2' before '10')."""
+    return tuple((0, int(part)) if part.isdigit() else (1, part) for part in re.split(r"(\d+)", text) if part)
+
+
+def _group_cell(group: Mapping[str, Any]) -> str:
+    return f"{percent(group['score'])}{mark(group)} (n={group['n']})"
