@@ -12,6 +12,7 @@ from viddiff.data.benchmark import DEFAULT_SOURCE
 from viddiff.data.records import SPLITS
 from viddiff.errors import ViddiffError
 from viddiff.lms import ROLES, LMConfig
+from viddiff.programs.viddiff import FRAMES_OPTIONS
 from viddiff.retrieval.embedder import RESIZE_MODES, ClipConfig
 from viddiff.retrieval.modes import LOCALIZATION_MODES
 
@@ -49,6 +50,13 @@ class RunConfig:
     opposite check)."""
     three_way: bool = False
     """Let the differencer answer 'c' (not visible); in closed accuracy 'c' counts as wrong."""
+    chain_of_thought: bool = False
+    """The differencer reasons step by step first (dspy.ChainOfThought instead of Predict)."""
+    frames: str = "auto"
+    """Frames per video shown for each difference: 'auto' (the difference's own '1' or
+    'gt_1'), '1', or '3'."""
+    program: str | None = None
+    """A compiled program (`viddiff compile`) whose prompts replace the defaults."""
     seed: int = 0
     fps: float | None = None
     """Sampling rate override; by default the method's per-domain rates."""
@@ -73,6 +81,8 @@ class RunConfig:
             raise ConfigError(f"unknown split {', '.join(unknown_splits)}: choose from {', '.join(SPLITS)}")
         if self.open_protocol not in OPEN_PROTOCOLS:
             raise ConfigError(f"open_protocol must be one of {', '.join(OPEN_PROTOCOLS)}, got {self.open_protocol!r}")
+        if self.frames not in FRAMES_OPTIONS:
+            raise ConfigError(f"frames must be one of {', '.join(FRAMES_OPTIONS)}, got {self.frames!r}")
         if self.localization not in LOCALIZATION_MODES:
             raise ConfigError(f"localization must be one of {', '.join(LOCALIZATION_MODES)}, got {self.localization!r}")
         if self.clip.resize_mode not in RESIZE_MODES:

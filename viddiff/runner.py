@@ -16,7 +16,7 @@ import dspy
 from tqdm import tqdm
 
 from viddiff.config import RunConfig
-from viddiff.data.benchmark import load_benchmark
+from viddiff.data.benchmark import Benchmark, load_benchmark
 from viddiff.data.frame_cache import FrameCache
 from viddiff.data.records import Difference, Sample
 from viddiff.data.sources import read_sample_frames
@@ -29,6 +29,8 @@ from viddiff.evaluation import (
     write_evaluation,
 )
 from viddiff.lms import build_lm, redact, usage_cost
+from viddiff.optimize.compile import load_compiled, program_metadata
+from viddiff.optimize.held_out import HeldOutSlice, exclude
 from viddiff.programs.matcher import RecallMatcher
 from viddiff.programs.viddiff import FATAL_ERRORS, MODES_WITH_STAGES, VidDiff
 from viddiff.retrieval.embedder import ClipEmbedder, WeightsError
@@ -51,6 +53,8 @@ class RunSummary:
     tokens: int
     cost_usd: float | None
     """Estimated cost of this call's LM use; None when a model's price is unknown."""
+    excluded: int = 0
+    """Samples left out because the compiled program was compiled on them."""
 
 
 def roles_needed(config: RunConfig, *, scoring: bool = True) -> tuple[str, ...]:
@@ -67,19 +71,44 @@ def roles_needed(config: RunConfig, *, scoring: bool = True) -> tuple[str, ...]:
 
 
 def build_program(config: RunConfig, api_keys: Mapping[str, str]) -> VidDiff:
-    """The program with one LM per role in `api_keys` and the configured localizer."""
+    """The program with one LM per role in `api_keys`, the configured localizer, and the
+    compiled prompts of `config.program` if given."""
     lms = {role: build_lm(config.lms[role], key) for role, key in api_keys.items()}
     embedder = None
     if config.localization == "viterbi":
         embedder = ClipEmbedder(config.clip, cache=EmbeddingCache(config.cache_path / "clip"))
-    return VidDiff(
+    program = VidDiff(
         FrameLocalizer(config.localization, embedder=embedder, seed=config.seed),
         lms=lms,
         three_way=config.three_way,
+        chain_of_thought=config.chain_of_thought,
+        frames=config.frames,
         image_size=config.image_size,
         jpeg_quality=config.jpeg_quality,
         num_threads=config.difference_threads,
     )
+    if config.program:
+        load_compiled(program, config.program, config)
+    return program
+
+
+def held_out_slice(config: RunConfig) -> HeldOutSlice | None:
+    """The slice the configured compiled program was compiled on (None without a program)."""
+    return HeldOutSlice.from_dict(program_metadata(config.program)["held_out"]) if config.program else None
+
+
+def selected_samples(config: RunConfig) -> tuple[Benchmark, list[Sample], int]:
+    """The benchmark, the samples a run covers, and how many were left out as held out."""
+    bench = load_benchmark(
+        config.source,
+        video_root=config.video_root,
+        split=config.split or None,
+        actions=config.actions or None,
+        limit=config.limit,
+        revision=config.revision,
+    )
+    samples, excluded = exclude(bench, held_out_slice(config))
+    return bench, samples, excluded
 
 
 def run_sample(
@@ -161,17 +190,10 @@ def run_benchmark(
     With `resume`, samples whose record is complete (`ok`) are skipped; samples that failed
     or left a difference undecided run again (answers already given come from the LM cache).
     """
-    bench = load_benchmark(
-        config.source,
-        video_root=config.video_root,
-        split=config.split or None,
-        actions=config.actions or None,
-        limit=config.limit,
-        revision=config.revision,
-    )
+    bench, samples, excluded = selected_samples(config)
     run_dir = RunDirectory(out)
     done = run_dir.start(config, resume=resume)
-    todo = [s for s in bench if done.get(s.sample_key, {}).get("status") != "ok"]
+    todo = [s for s in samples if done.get(s.sample_key, {}).get("status") != "ok"]
     secrets = list(api_keys.values())
     for error in bench.row_errors:
         if error.sample_key not in done:
@@ -207,31 +229,27 @@ def run_benchmark(
                 raise
     records = run_dir.records()
     run_dir.write_predictions(to_benchmark_format(rows_from_records(list(records.values()), bench.n_rows)))
-    return RunSummary(run_dir.path, len(bench), len(todo), errors, tokens, total_cost(finished))
+    return RunSummary(run_dir.path, len(samples), len(todo), errors, tokens, total_cost(finished), excluded)
 
 
 def score_run(config: RunConfig, api_keys: Mapping[str, str], out: str | Path) -> dict[str, Any]:
     """Score a run directory's records the way `viddiff eval` scores any predictions; writes
     metrics.json, the CSV tables and (open set) matches.jsonl into it."""
-    bench = load_benchmark(
-        config.source,
-        video_root=config.video_root,
-        split=config.split or None,
-        actions=config.actions or None,
-        limit=config.limit,
-        revision=config.revision,
-    )
+    bench, samples, excluded = selected_samples(config)
     records = RunDirectory(out).records()
     rows = rows_from_records(list(records.values()), bench.n_rows)
     if config.mode == "closed":
-        evaluation = score_closed(bench.samples, rows)
+        evaluation = score_closed(samples, rows)
     elif config.open_protocol == "published":
-        evaluation = score_published(bench.samples, records)
+        evaluation = score_published(samples, records)
     else:
         lm = build_lm(config.lms["matcher"], api_keys["matcher"])
         with dspy.context(adapter=dspy.ChatAdapter(), disable_history=True):
-            evaluation = score_open(bench.samples, rows, RecallMatcher(), lm=lm, num_threads=config.difference_threads)
-    selected = [records.get(s.sample_key, {}) for s in bench]
+            evaluation = score_open(samples, rows, RecallMatcher(), lm=lm, num_threads=config.difference_threads)
+    if excluded:
+        evaluation.excluded = excluded
+        evaluation.excluded_because = f"held-out slice of the compiled program {config.program}"
+    selected = [records.get(s.sample_key, {}) for s in samples]
     evaluation.samples_with_errors = sum(r.get("status") != "ok" for r in selected)
     evaluation.usage = {"tokens": sum(usage_tokens(r.get("usage", {})) for r in selected), "cost_usd": total_cost(selected)}
     return write_evaluation(out, evaluation)

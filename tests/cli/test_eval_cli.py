@@ -42,7 +42,7 @@ def test_closed_run_scores_itself_and_eval_agrees(synth_dir, tmp_path, capsys):
     for split, group in metrics["splits"].items():
         split_labels = [l for row, r in zip(labels, rows) if r["split"] == split for l in row.values() if l in "ab"]
         assert group["correct"] == split_labels.count("a") and group["n"] == len(split_labels)
-    assert metrics["samples"] == {"scored": 6, "with_errors": 0, "excluded": 0, "matcher_errors": 0}
+    assert metrics["samples"] == {"scored": 6, "with_errors": 0, "excluded": 0, "excluded_because": None, "matcher_errors": 0}
     assert metrics["usage"]["tokens"] > 0
     with open(out / "actions.csv") as f:
         assert {row["action"] for row in csv.DictReader(f)} == {r["action"] for r in rows}

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import dspy
 
 from viddiff import __version__
-from viddiff.cli import data, diff, eval, report, run, synth
+from viddiff.cli import compile, data, diff, eval, report, run, synth
 from viddiff.errors import ViddiffError
 
 EPILOG = """quick start:
@@ -31,7 +31,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"viddiff {__version__}")
     commands = parser.add_subparsers(title="commands", metavar="COMMAND", required=True)
-    for module in (diff, run, eval, report, synth, data):
+    for module in (diff, run, eval, report, compile, synth, data):
         module.add_parser(commands)
     return parser
 

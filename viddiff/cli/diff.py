@@ -11,7 +11,7 @@ import dspy
 from viddiff.cli.options import add_program_options, api_keys_for, build_config
 from viddiff.contact_sheet import contact_sheet
 from viddiff.data.frame_cache import FrameCache
-from viddiff.data.records import NUM_FRAMES, Difference
+from viddiff.data.records import Difference
 from viddiff.data.video import read_frames
 from viddiff.lms import redact
 from viddiff.run_dir import new_run_path
@@ -43,7 +43,6 @@ def add_parser(commands) -> None:
     parser.add_argument("--action", required=True, help="what both videos show, e.g. 'a squat with a barbell'")
     parser.add_argument("--difference", action="append", help="a statement to decide (repeatable); omit for open set")
     parser.add_argument("--n-differences", type=int, default=5, help="open set: how many to propose (default: 5)")
-    parser.add_argument("--frames", choices=NUM_FRAMES, default="gt_1", help="frames per video for each given difference: 1, or 3 (gt_1, default)")
     parser.add_argument("--fps-original", type=float, help="frame rate of a frame folder")
     parser.add_argument("--out", metavar="DIR", help="output folder (default: runs/<timestamp>-diff)")
     add_program_options(parser)
@@ -60,7 +59,8 @@ def run(args: argparse.Namespace) -> int:
     )
     task = {"n_differences": args.n_differences}
     if args.difference:
-        task = {"differences": {str(i): Difference(str(i), text, text, text, args.frames) for i, text in enumerate(args.difference)}}
+        # Given statements are judged on 3 frames per video unless --frames says otherwise.
+        task = {"differences": {str(i): Difference(str(i), text, text, text, "gt_1") for i, text in enumerate(args.difference)}}
     program = build_program(config, api_keys)
     with dspy.context(adapter=dspy.ChatAdapter(), track_usage=True, disable_history=True):
         result = program(videos=videos, action_description=args.action, seed=config.seed, **task)

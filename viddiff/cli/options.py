@@ -8,6 +8,7 @@ from typing import Any
 
 from viddiff.config import MODES, RunConfig, load_yaml, merge
 from viddiff.lms import ROLES, resolve_api_keys
+from viddiff.programs.viddiff import FRAMES_OPTIONS
 from viddiff.retrieval.embedder import RESIZE_MODES
 from viddiff.retrieval.modes import LOCALIZATION_MODES
 
@@ -42,6 +43,9 @@ def add_program_options(parser: argparse.ArgumentParser) -> None:
 
     program = parser.add_argument_group("differencer")
     program.add_argument("--three-way", action="store_true", default=None, help="let the VLM answer 'c' (not visible)")
+    program.add_argument("--chain-of-thought", action="store_true", default=None, help="the VLM reasons step by step first (dspy.ChainOfThought)")
+    program.add_argument("--frames", choices=FRAMES_OPTIONS, help="frames per video for every difference (default: auto, each difference's own)")
+    program.add_argument("--program", metavar="PROGRAM.json", help="compiled program from `viddiff compile` (its held-out slice is excluded from scores)")
     program.add_argument("--image-size", type=int, metavar="PX", help="longer side of frames sent to the VLM (default: 512)")
     program.add_argument("--fps", type=float, help="sampling rate, overriding the per-domain rates")
     program.add_argument("--seed", type=int, help="run seed, mixed with each sample's hash (default: 0)")
@@ -64,7 +68,13 @@ def build_config(args: argparse.Namespace, *, base: RunConfig | None = None, **c
     config = base or RunConfig()
     if flag("config"):
         config = merge(config, load_yaml(flag("config")))
-    top = {key: flag(key) for key in ("mode", "localization", "three_way", "image_size", "fps", "seed", "difference_threads", "cache_dir")}
+    top = {
+        key: flag(key)
+        for key in (
+            "mode", "localization", "three_way", "chain_of_thought", "frames", "program",
+            "image_size", "fps", "seed", "difference_threads", "cache_dir",
+        )
+    }
     shared = {"model": flag("lm"), "api_base": flag("api_base"), "api_key_env": flag("api_key_env"), "temperature": flag("temperature")}
     shared["cache"] = False if flag("no_lm_cache") else None
     lms: dict[str, dict[str, Any]] = {"all": _given(shared)}

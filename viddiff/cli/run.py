@@ -83,6 +83,8 @@ def run(args: argparse.Namespace) -> int:
         f"{summary.samples} samples in {summary.path} ({summary.ran} run now, {summary.errors} with errors, "
         f"{summary.tokens} tokens, {cost}); predictions: {summary.path / 'predictions.json'}"
     )
+    if summary.excluded:
+        print(f"{summary.excluded} samples left out: the compiled program {config.program} was compiled on them")
     print(format_summary(score_run(config, api_keys, out)))
     print(f"metrics: {summary.path / 'metrics.json'}; report: viddiff report {summary.path}")
     return 1 if summary.errors else 0

@@ -1,15 +1,37 @@
-"""Evaluation: closed accuracy, open recall@N_diff through the LLM matcher, significance."""
+"""Evaluation: closed accuracy, open recall@N_diff through the LLM matcher, significance, and
+paired comparison of two runs."""
 
 from viddiff.evaluation.evaluate import (
     Evaluation,
+    closed_outcomes,
     format_summary,
     metrics,
+    open_outcomes,
     score_closed,
     score_open,
     score_published,
     write_evaluation,
 )
 from viddiff.evaluation.outcomes import Outcome, flip, group_scores, grouped
+from viddiff.evaluation.paired import (
+    CompareError,
+    PairedDifference,
+    PairedOutcomes,
+    PairedStats,
+    RunComparison,
+    ScoredRun,
+    bootstrap_gap,
+    compare_runs,
+    config_differences,
+    instruction_differences,
+    load_program,
+    load_scored_run,
+    mcnemar_exact,
+    paired_outcomes,
+    paired_stats,
+    resampled_gaps,
+    verdict,
+)
 from viddiff.evaluation.predictions import (
     PredictedDifference,
     PredictionsError,
@@ -21,24 +43,43 @@ from viddiff.evaluation.predictions import (
 from viddiff.evaluation.significance import mark, p_better_than_random, p_differs_from_random
 
 __all__ = [
+    "CompareError",
     "Evaluation",
+    "closed_outcomes",
     "Outcome",
+    "PairedDifference",
+    "PairedOutcomes",
+    "PairedStats",
     "PredictedDifference",
     "PredictionsError",
+    "RunComparison",
+    "ScoredRun",
+    "bootstrap_gap",
+    "compare_runs",
+    "config_differences",
     "flip",
     "format_summary",
     "group_scores",
     "grouped",
+    "instruction_differences",
     "load_predictions",
+    "load_program",
+    "load_scored_run",
     "mark",
+    "mcnemar_exact",
     "metrics",
+    "open_outcomes",
     "p_better_than_random",
     "p_differs_from_random",
+    "paired_outcomes",
+    "paired_stats",
     "parse_predictions",
+    "resampled_gaps",
     "rows_from_records",
     "score_closed",
     "score_open",
     "score_published",
     "to_benchmark_format",
+    "verdict",
     "write_evaluation",
 ]

@@ -36,50 +36,61 @@ class Evaluation:
     samples_scored: int = 0
     samples_with_errors: int = 0
     excluded: int = 0
+    excluded_because: str | None = None
     usage: dict[str, Any] = field(default_factory=lambda: {"tokens": 0, "cost_usd": None})
+
+
+def closed_outcomes(sample: Sample, row: Row) -> list[Outcome]:
+    """Each labelled difference of a sample against the prediction for its key."""
+    outcomes = []
+    for key, label in sample.labels.items():
+        predicted = row.get(key)
+        outcomes.append(_outcome(sample, key, label, predicted.prediction if predicted else None))
+    return outcomes
 
 
 def score_closed(samples: Sequence[Sample], rows: Sequence[Row]) -> Evaluation:
     """Closed accuracy: each labelled difference against the prediction for its key."""
-    outcomes = []
-    for sample in samples:
-        row = rows[sample.row_index]
-        for key, label in sample.labels.items():
-            predicted = row.get(key)
-            outcomes.append(_outcome(sample, key, label, predicted.prediction if predicted else None))
+    outcomes = [o for sample in samples for o in closed_outcomes(sample, rows[sample.row_index])]
     return Evaluation("closed", outcomes, samples_scored=len(samples))
+
+
+def open_outcomes(
+    sample: Sample, row: Row, matcher: RecallMatcher, *, lm: dspy.LM | None = None
+) -> tuple[list[Outcome], dict[str, Any]]:
+    """A sample's first N_diff predictions matched to its ground truth (one matcher call, then
+    the opposite check); each ground-truth difference scored with its match's answer.
+
+    A failed matcher call leaves the sample unmatched, and its decision says why.
+    """
+    predicted = first_predictions(row, sample.n_differences_open)
+    undescribed = [k for k, p in predicted.items() if not p.description]
+    if undescribed:
+        raise PredictionsError(f"row {sample.row_index}, key {undescribed[0]!r}: open-set predictions need a description")
+    ground_truth = {k: sample.differences[k].description for k in sample.labels}
+    decision: dict[str, Any] = {"sample_key": sample.sample_key, "matches": {k: None for k in ground_truth}, "opposites": [], "error": None}
+    if predicted:
+        try:
+            with dspy.context(lm=lm) if lm is not None else contextlib.nullcontext():
+                result = matcher(sample.action_description, ground_truth, {k: p.description for k, p in predicted.items()})
+            decision.update(matches=result.matches, opposites=result.opposites)
+        except Exception as e:  # recorded with the decision; the sample counts as unmatched
+            decision["error"] = f"{type(e).__name__}: {e}"
+    outcomes = []
+    for key, label in sample.labels.items():
+        matched = decision["matches"][key]
+        answer = predicted[matched].prediction if matched else None
+        if key in decision["opposites"]:
+            answer = flip(answer)
+        outcomes.append(_outcome(sample, key, label, answer, matched))
+    return outcomes, decision
 
 
 def score_open(
     samples: Sequence[Sample], rows: Sequence[Row], matcher: RecallMatcher, *, lm: dspy.LM | None = None, num_threads: int = 4
 ) -> Evaluation:
-    """Open recall@N_diff: the first N_diff predictions of each sample matched to its ground truth
-    (one matcher call, then the opposite check), each match scored with the prediction's answer."""
-
-    def match(sample: Sample) -> tuple[list[Outcome], dict[str, Any]]:
-        predicted = first_predictions(rows[sample.row_index], sample.n_differences_open)
-        undescribed = [k for k, p in predicted.items() if not p.description]
-        if undescribed:
-            raise PredictionsError(f"row {sample.row_index}, key {undescribed[0]!r}: open-set predictions need a description")
-        ground_truth = {k: sample.differences[k].description for k in sample.labels}
-        decision: dict[str, Any] = {"sample_key": sample.sample_key, "matches": {k: None for k in ground_truth}, "opposites": [], "error": None}
-        if predicted:
-            try:
-                with dspy.context(lm=lm) if lm is not None else contextlib.nullcontext():
-                    result = matcher(sample.action_description, ground_truth, {k: p.description for k, p in predicted.items()})
-                decision.update(matches=result.matches, opposites=result.opposites)
-            except Exception as e:  # a failed matcher call leaves the sample unmatched, and says so
-                decision["error"] = f"{type(e).__name__}: {e}"
-        outcomes = []
-        for key, label in sample.labels.items():
-            matched = decision["matches"][key]
-            answer = predicted[matched].prediction if matched else None
-            if key in decision["opposites"]:
-                answer = flip(answer)
-            outcomes.append(_outcome(sample, key, label, answer, matched))
-        return outcomes, decision
-
-    results = map_in_threads(match, samples, num_threads)
+    """Open recall@N_diff over samples (matcher calls run concurrently)."""
+    results = map_in_threads(lambda s: open_outcomes(s, rows[s.row_index], matcher, lm=lm), samples, num_threads)
     for result in results:
         if isinstance(result, Exception):
             raise result
@@ -126,6 +137,7 @@ def metrics(evaluation: Evaluation) -> dict[str, Any]:
             "scored": evaluation.samples_scored,
             "with_errors": evaluation.samples_with_errors,
             "excluded": evaluation.excluded,
+            "excluded_because": evaluation.excluded_because,
             "matcher_errors": sum(d.get("error") is not None for d in evaluation.decisions),
         },
         "overall": group_scores(outcomes, mode),

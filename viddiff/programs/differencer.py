@@ -8,12 +8,17 @@ from viddiff.signatures import CompareFrames, CompareFramesThreeWay
 
 
 class FrameDifferencer(dspy.Module):
-    """Ask a VLM whether a difference applies more to video A or B (or neither, three-way)."""
+    """Ask a VLM whether a difference applies more to video A or B (or neither, three-way).
 
-    def __init__(self, three_way: bool = False):
+    With `chain_of_thought`, the VLM reasons step by step before its rationale and answer
+    (dspy.ChainOfThought; its predictor is saved as `compare.predict`).
+    """
+
+    def __init__(self, three_way: bool = False, chain_of_thought: bool = False):
         super().__init__()
         self.three_way = three_way
-        self.compare = dspy.Predict(CompareFramesThreeWay if three_way else CompareFrames)
+        signature = CompareFramesThreeWay if three_way else CompareFrames
+        self.compare = dspy.ChainOfThought(signature) if chain_of_thought else dspy.Predict(signature)
 
     def forward(
         self,

@@ -22,6 +22,7 @@ from viddiff.retrieval.localizer import FrameLocalizer
 from viddiff.retrieval.modes import DifferenceQuery, Localization
 
 MODES_WITH_STAGES = ("viterbi", "uniform")
+FRAMES_OPTIONS = ("auto", "1", "3")
 FATAL_ERRORS = (dspy.LMAuthError,)
 """Errors no other difference or sample can escape (a rejected API key): raised, not recorded."""
 
@@ -37,6 +38,9 @@ class VidDiff(dspy.Module):
         lms: role -> LM (`proposer`, `planner`, `differencer`); a missing role uses the
             globally configured LM.
         three_way: let the differencer answer 'c' (no visible difference).
+        chain_of_thought: the differencer reasons step by step first (dspy.ChainOfThought).
+        frames: frames per video for every difference: 'auto' (each difference's own
+            `num_frames`), '1' or '3'.
         image_size, jpeg_quality: how frames are encoded for the VLM.
         num_threads: differencer calls run concurrently.
 
@@ -52,6 +56,8 @@ class VidDiff(dspy.Module):
         *,
         lms: Mapping[str, dspy.LM] | None = None,
         three_way: bool = False,
+        chain_of_thought: bool = False,
+        frames: str = "auto",
         image_size: int = 512,
         jpeg_quality: int = 85,
         num_threads: int = 8,
@@ -60,7 +66,10 @@ class VidDiff(dspy.Module):
         self.proposer = DifferenceProposer()
         self.planner = StagePlanner()
         self.linker = DifferenceLinker()
-        self.differencer = FrameDifferencer(three_way)
+        self.differencer = FrameDifferencer(three_way, chain_of_thought)
+        if frames not in FRAMES_OPTIONS:
+            raise ValueError(f"frames must be one of {', '.join(FRAMES_OPTIONS)}, got {frames!r}")
+        self.frames = frames
         self.localizer = localizer
         self.lms = dict(lms or {})
         self.image_size = image_size
@@ -85,7 +94,7 @@ class VidDiff(dspy.Module):
             with self._role("planner"):
                 stages = self.planner(action_description, differences, **self._config("planner", seed)).stages
                 links = self.linker(action_description, stages, differences, **self._config("planner", seed)).links
-        queries = [DifferenceQuery(key, d.num_frames, links[key]) for key, d in differences.items()]
+        queries = [DifferenceQuery(key, self._num_frames(d), links[key]) for key, d in differences.items()]
         placed = tuple(
             self.localizer.localize(
                 videos[w], stages, queries, key_points=key_points[w], trim_start=trim_starts[w], seed_key=(seed, w)
@@ -135,6 +144,9 @@ class VidDiff(dspy.Module):
             _prediction(differences[key], result, [placed[w].frames.get(key, []) for w in (0, 1)], videos)
             for key, result in zip(differences, results)
         ]
+
+    def _num_frames(self, difference: Difference) -> str:
+        return {"auto": difference.num_frames, "1": "1", "3": "gt_1"}[self.frames]
 
     def _role(self, role: str):
         lm = self.lms.get(role)

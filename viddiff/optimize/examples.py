@@ -1,0 +1,40 @@
+"""Benchmark samples as DSPy examples for compiling (frames decoded once, up front)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import dspy
+
+from viddiff.config import RunConfig
+from viddiff.data.frame_cache import FrameCache
+from viddiff.data.records import Sample
+from viddiff.data.sources import read_sample_frames
+from viddiff.runner import sample_seed
+
+INPUTS = ("videos", "action_description", "differences", "n_differences", "key_points", "trim_starts", "seed")
+
+
+def sample_examples(samples: Sequence[Sample], config: RunConfig, frame_cache: FrameCache | None) -> list[dspy.Example]:
+    """One example per sample with at least one a/b label; the sample rides along as `sample`
+    (not an input) for the metrics."""
+    examples = []
+    for sample in samples:
+        if not any(label in "ab" for label in sample.labels.values()):
+            continue
+        videos = tuple(read_sample_frames(sample, w, fps=config.fps, size=config.image_size, cache=frame_cache) for w in (0, 1))
+        task = {"differences": sample.candidates, "n_differences": None}
+        if config.mode == "open":
+            task = {"differences": None, "n_differences": sample.n_differences_open}
+        examples.append(
+            dspy.Example(
+                videos=videos,
+                action_description=sample.action_description,
+                key_points=sample.retrieval_frames,
+                trim_starts=tuple((v.frames_trim or (0, None))[0] for v in sample.videos),
+                seed=sample_seed(config.seed, sample.sample_hash),
+                sample=sample,
+                **task,
+            ).with_inputs(*INPUTS)
+        )
+    return examples
