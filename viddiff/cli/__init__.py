@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import dspy
 
 from viddiff import __version__
-from viddiff.cli import compile, data, diff, eval, report, run, synth
+from viddiff.cli import compare, compile, data, diff, eval, report, run, synth
 from viddiff.errors import ViddiffError
 
 EPILOG = """quick start:
@@ -18,6 +18,8 @@ EPILOG = """quick start:
   viddiff data runs/synth --check                   # its summary; decode every video
   viddiff run runs/synth --split easy --out runs/easy   # VidDiff on it (needs OPENAI_API_KEY, CLIP weights)
   viddiff report runs/easy                          # report.html + report.md of a scored run
+  viddiff compile runs/synth --optimizer instructions --out programs/p.json   # compile prompts
+  viddiff compare runs/easy runs/easy-compiled      # paired test between two runs
   viddiff diff a.mp4 b.mp4 --action "a squat"        # how two videos of one action differ
 """
 
@@ -31,7 +33,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"viddiff {__version__}")
     commands = parser.add_subparsers(title="commands", metavar="COMMAND", required=True)
-    for module in (diff, run, eval, report, compile, synth, data):
+    for module in (diff, run, eval, report, compile, compare, synth, data):
         module.add_parser(commands)
     return parser
 

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from viddiff.errors import ViddiffError
-from viddiff.evaluation.paired import RunComparison, compare_runs
+from viddiff.evaluation import RunComparison, compare_runs
 
 
 def add_parser(commands) -> None:
@@ -95,7 +95,9 @@ def format_comparison(comparison: RunComparison) -> str:
     lines += [f"  {d.key}: {json.dumps(d.value_a)} -> {json.dumps(d.value_b)}" for d in comparison.config_differences] or ["  none"]
     lines.append("instruction differences (A -> B):")
     for d in comparison.instruction_differences:
-        changes = [f"demos {_count(d.demos_a)} -> {_count(d.demos_b)}"] + (["field prefixes or descriptions differ"] if d.fields_differ else [])
+        changes = [f"demos {_count(d.demos_a)} -> {_count(d.demos_b)}"]
+        if d.fields_differ:
+            changes.append("field prefixes or descriptions differ")
         lines.append(f"  {d.predictor} ({'; '.join(changes)})")
         if d.instructions_a != d.instructions_b:
             lines += [_indented("A", d.instructions_a), _indented("B", d.instructions_b)]
@@ -109,7 +111,7 @@ def _points(fraction: float) -> str:
 
 
 def _count(demos: int | None) -> str:
-    return "-" if demos is None else str(demos)
+    return "n/a" if demos is None else str(demos)
 
 
 def _indented(label: str, text: str) -> str:

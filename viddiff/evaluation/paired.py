@@ -213,7 +213,7 @@ def paired_outcomes(run_a_dir: str | Path, run_b_dir: str | Path) -> PairedOutco
             raise CompareError(
                 f"cannot compare runs of different {name}: {run_a.path} has {value_a!r}, {run_b.path} has {value_b!r}"
             )
-    scored_a, scored_b = scored_differences(run_a), scored_differences(run_b)
+    scored_a, scored_b = _scored_differences(run_a), _scored_differences(run_b)
     differences = []
     for sample_key, key in sorted(scored_a.keys() & scored_b.keys()):
         action, split, correct_a = scored_a[sample_key, key]
@@ -228,7 +228,7 @@ def paired_outcomes(run_a_dir: str | Path, run_b_dir: str | Path) -> PairedOutco
     )
 
 
-def scored_differences(run: ScoredRun) -> dict[tuple[str, str], tuple[str, str, bool]]:
+def _scored_differences(run: ScoredRun) -> dict[tuple[str, str], tuple[str, str, bool]]:
     """(action, split, correct) of every a/b-labelled difference the run's evaluation scored,
     by (sample key, difference key).
 
@@ -288,14 +288,10 @@ def resampled_gaps(
     Raises:
         ValueError: no differences, arrays of different lengths, or `samples` < 1.
     """
-    if samples < 1:
-        raise ValueError(f"samples must be at least 1, got {samples}")
     sums, sizes = _unit_totals(correct_a, correct_b, groups)
     if sums.size == 0:
         raise ValueError("no paired differences to resample")
-    kinds, counts = np.unique(np.column_stack([sums, sizes]), axis=0, return_counts=True)
-    draws = np.random.default_rng(seed).multinomial(sums.size, counts / sums.size, size=samples)
-    return (draws @ kinds[:, 0]) / (draws @ kinds[:, 1])
+    return _resample(sums, sizes, samples, seed)
 
 
 def bootstrap_gap(
@@ -329,7 +325,7 @@ def bootstrap_gap(
     gap = float(sums.sum() / sizes.sum())
     if sums.size < 2:
         return gap, math.nan, math.nan
-    gaps = resampled_gaps(correct_a, correct_b, samples=samples, seed=seed, groups=groups)
+    gaps = _resample(sums, sizes, samples, seed)
     low, high = np.quantile(gaps, [(1 - confidence) / 2, (1 + confidence) / 2])
     return gap, float(low), float(high)
 
@@ -363,16 +359,16 @@ def verdict(stats: PairedStats) -> str:
     if stats.n == 0:
         return "nothing to compare: no difference was scored in both runs"
     if stats.p_value < ALPHA:
-        return f"{'A' if stats.a_only > stats.b_only else 'B'} is better (p {p_text(stats.p_value)})"
-    return f"no significant difference (p {p_text(stats.p_value)})"
+        return f"{'A' if stats.a_only > stats.b_only else 'B'} is better (p {_p_text(stats.p_value)})"
+    return f"no significant difference (p {_p_text(stats.p_value)})"
 
 
-def p_text(p_value: float) -> str:
+def _p_text(p_value: float) -> str:
     """'= 0.043', '= 1', or '< 0.001'."""
     return "< 0.001" if p_value < 0.001 else f"= {p_value:.2g}"
 
 
-def compare_by(differences: Sequence[PairedDifference], attribute: str) -> dict[str, GroupComparison]:
+def _compare_by(differences: Sequence[PairedDifference], attribute: str) -> dict[str, GroupComparison]:
     """Both runs' scores per value of `attribute` ('split' or 'action'); splits in benchmark order."""
     groups: dict[str, list[PairedDifference]] = {}
     for difference in differences:
@@ -462,8 +458,8 @@ def compare_runs(
         run_b=Path(run_b_dir),
         outcomes=outcomes,
         stats=paired_stats(outcomes, samples=samples, seed=seed, confidence=confidence),
-        splits=compare_by(outcomes.differences, "split"),
-        actions=compare_by(outcomes.differences, "action"),
+        splits=_compare_by(outcomes.differences, "split"),
+        actions=_compare_by(outcomes.differences, "action"),
         config_differences=config_differences(config_a, config_b),
         program_a=program_a.description,
         program_b=program_b.description,
@@ -480,10 +476,17 @@ def _unit_totals(correct_a: Sequence[bool], correct_b: Sequence[bool], groups: S
         return a - b, np.ones_like(a)
     if len(groups) != a.size:
         raise ValueError(f"groups has {len(groups)} labels for {a.size} differences")
-    if a.size == 0:
-        return a, a
     _, unit = np.unique(np.asarray(groups), return_inverse=True)
     return np.bincount(unit, weights=a - b), np.bincount(unit).astype(float)
+
+
+def _resample(sums: np.ndarray, sizes: np.ndarray, samples: int, seed: int) -> np.ndarray:
+    """Gaps of `samples` resamples of the units given by their summed differences and sizes."""
+    if samples < 1:
+        raise ValueError(f"samples must be at least 1, got {samples}")
+    kinds, counts = np.unique(np.column_stack([sums, sizes]), axis=0, return_counts=True)
+    draws = np.random.default_rng(seed).multinomial(sums.size, counts / sums.size, size=samples)
+    return (draws @ kinds[:, 0]) / (draws @ kinds[:, 1])
 
 
 def _stale(run: ScoredRun, scored: Mapping[tuple[str, str], tuple[str, str, bool]]) -> str | None:
