@@ -9,7 +9,7 @@ in a config, a run directory or a saved program.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -146,3 +146,9 @@ def usage_cost(usage: Mapping[str, Mapping[str, Any]]) -> float | None:
             return None
         total += prompt + completion
     return round(total, 6)
+
+
+def total_cost(records: Iterable[Mapping[str, Any]]) -> float | None:
+    """Summed `cost_usd` of run records; None when any record's LM price is unknown."""
+    costs = [r.get("cost_usd") for r in records if "cost_usd" in r]
+    return None if any(c is None for c in costs) else round(sum(costs), 6)

@@ -13,6 +13,7 @@ import platform
 import subprocess
 import threading
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
@@ -24,6 +25,9 @@ from viddiff.errors import ViddiffError
 CONFIG_FILE = "config.json"
 RECORDS_FILE = "records.jsonl"
 PREDICTIONS_FILE = "predictions.json"
+METRICS_FILE = "metrics.json"
+MATCHES_FILE = "matches.jsonl"
+METRICS_SCHEMA_VERSION = 1
 PACKAGES = ("viddiff", "dspy", "torch", "open_clip_torch", "av", "datasets", "numpy")
 RESUME_MAY_CHANGE = ("limit", "sample_threads", "difference_threads", "cache_dir")
 """Config keys that may differ when a run is resumed; any other change would mix results."""
@@ -102,6 +106,97 @@ class RunDirectory:
             raise RunDirectoryError(
                 f"{self.path}: cannot resume with a different {', '.join(changed)}; start a new run with another --out"
             )
+
+
+@dataclass(frozen=True)
+class ScoredRun:
+    """A scored run directory, as reports and comparisons read it."""
+
+    path: Path
+    config: dict[str, Any]
+    """The run's RunConfig, as saved in config.json."""
+    provenance: dict[str, Any]
+    metrics: dict[str, Any]
+    records: list[dict[str, Any]]
+    """The last record of each sample, in row order (malformed rows last)."""
+    decisions: dict[str, dict[str, Any]]
+    """Open set: the matcher's decision per sample key, from matches.jsonl, else the matches a
+    published-protocol run recorded; empty in closed mode."""
+
+    @property
+    def mode(self) -> str:
+        return self.metrics["mode"]
+
+    @property
+    def records_by_key(self) -> dict[str, dict[str, Any]]:
+        return {r["sample_key"]: r for r in self.records}
+
+
+def load_scored_run(path: str | Path) -> ScoredRun:
+    """Read a scored run directory.
+
+    Raises:
+        RunDirectoryError: missing, not a run, not scored, a metrics schema this version cannot
+            read, or a file that is not valid JSON; each names the fix.
+    """
+    path = Path(path)
+    if not path.is_dir():
+        raise RunDirectoryError(f"{path}: no such run directory")
+    if not (path / CONFIG_FILE).is_file():
+        raise RunDirectoryError(f"{path} has no {CONFIG_FILE}; is it a run directory written by `viddiff run`?")
+    saved = _read_json_object(path / CONFIG_FILE)
+    config = saved.get("config") or {}
+    if not (path / METRICS_FILE).is_file():
+        raise RunDirectoryError(f"{path} is not scored (no {METRICS_FILE}); {how_to_score(path, config)}")
+    metrics = _read_json_object(path / METRICS_FILE)
+    if metrics.get("schema_version") != METRICS_SCHEMA_VERSION:
+        raise RunDirectoryError(
+            f"{path / METRICS_FILE}: schema_version {metrics.get('schema_version')!r} is not supported (this viddiff "
+            f"reads {METRICS_SCHEMA_VERSION}); {how_to_score(path, config)}"
+        )
+    records = sorted(RunDirectory(path).records().values(), key=_row_order)
+    decisions = {r["sample_key"]: {"matches": r["matches"], "opposites": []} for r in records if r.get("matches")}
+    decisions.update(_read_decisions(path / MATCHES_FILE))
+    return ScoredRun(path, config, saved.get("provenance") or {}, metrics, records, decisions)
+
+
+def how_to_score(path: Path, config: Mapping[str, Any]) -> str:
+    """The commands that score a run directory."""
+    return (
+        f"finish the run with `viddiff run --out {path} --resume`, or score its predictions with "
+        f"`viddiff eval {path / PREDICTIONS_FILE} --dataset {config.get('source', 'SOURCE')} "
+        f"--mode {config.get('mode', 'closed')} --out {path}`"
+    )
+
+
+def _row_order(record: Mapping[str, Any]) -> tuple[bool, int, str]:
+    row = record.get("row_index")
+    return (row is None, row if row is not None else 0, record["sample_key"])
+
+
+def _read_json_object(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as e:
+        raise RunDirectoryError(f"{path}: not valid JSON ({e.msg} at line {e.lineno})") from e
+    if not isinstance(data, dict):
+        raise RunDirectoryError(f"{path}: expected a JSON object")
+    return data
+
+
+def _read_decisions(path: Path) -> dict[str, dict[str, Any]]:
+    if not path.exists():
+        return {}
+    decisions = {}
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            decision = json.loads(line)
+        except json.JSONDecodeError as e:
+            raise RunDirectoryError(f"{path}, line {number}: not valid JSON ({e.msg})") from e
+        decisions[decision["sample_key"]] = decision
+    return decisions
 
 
 def provenance() -> dict[str, Any]:

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
-import hashlib
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,7 +27,7 @@ from viddiff.evaluation import (
     to_benchmark_format,
     write_evaluation,
 )
-from viddiff.lms import build_lm, redact, usage_cost
+from viddiff.lms import build_lm, redact, total_cost, usage_cost
 from viddiff.optimize.compile import load_compiled, program_metadata
 from viddiff.optimize.held_out import HeldOutSlice, exclude
 from viddiff.programs.matcher import RecallMatcher
@@ -134,7 +133,7 @@ def run_sample(
         videos = tuple(
             read_sample_frames(sample, w, fps=config.fps, size=config.image_size, cache=frame_cache) for w in (0, 1)
         )
-        seed = sample_seed(config.seed, sample.sample_hash)
+        seed = sample.seed(config.seed)
         task: dict[str, Any] = {"differences": sample.candidates} if config.mode == "closed" else {"n_differences": sample.n_differences_open}
         if matcher is not None:  # the published protocol: decide only proposals matched to the ground truth
             proposals = program.propose(sample.action_description, sample.n_differences_open, seed)
@@ -253,17 +252,6 @@ def score_run(config: RunConfig, api_keys: Mapping[str, str], out: str | Path) -
     evaluation.samples_with_errors = sum(r.get("status") != "ok" for r in selected)
     evaluation.usage = {"tokens": sum(usage_tokens(r.get("usage", {})) for r in selected), "cost_usd": total_cost(selected)}
     return write_evaluation(out, evaluation)
-
-
-def total_cost(records: Iterable[Mapping[str, Any]]) -> float | None:
-    """Summed cost of records; None when any record's LM price is unknown."""
-    costs = [r.get("cost_usd") for r in records if "cost_usd" in r]
-    return None if any(c is None for c in costs) else round(sum(costs), 6)
-
-
-def sample_seed(run_seed: int, sample_hash: int) -> int:
-    """The seed of one sample: the run's seed mixed with the sample's hash."""
-    return int.from_bytes(hashlib.sha256(f"{run_seed}|{sample_hash}".encode()).digest()[:6], "big")
 
 
 def usage_tokens(usage: Mapping[str, Mapping[str, Any]]) -> int:

@@ -26,6 +26,7 @@ from viddiff.evaluation.paired import (
     verdict,
 )
 from viddiff.lms import LMConfig
+from viddiff.run_dir import RunDirectoryError
 
 LABELS = {"s1": {"k1": "a", "k2": "b", "k3": "c"}, "s2": {"k1": "b", "k2": "a"}, "s3": {"k1": "a", "k2": "b"}}
 GROUPS = {"s1": ("easy", "squat"), "s2": ("easy", "squat"), "s3": ("medium", "lunge"), "s4": ("hard", "lunge")}
@@ -152,10 +153,10 @@ def test_runs_of_different_modes_or_benchmarks_are_refused(closed_runs, tmp_path
 
 
 def test_missing_and_unscored_runs_say_what_to_do(closed_runs, tmp_path):
-    with pytest.raises(CompareError, match="nowhere: no such run directory"):
+    with pytest.raises(RunDirectoryError, match="nowhere: no such run directory"):
         paired_outcomes(closed_runs[0], tmp_path / "nowhere")
     (closed_runs[1] / "metrics.json").unlink()
-    with pytest.raises(CompareError, match=r"is not scored \(no metrics.json\); finish the run .* `viddiff eval "):
+    with pytest.raises(RunDirectoryError, match=r"is not scored \(no metrics.json\); finish the run .* `viddiff eval "):
         paired_outcomes(*closed_runs)
     open_run = write_run(tmp_path / "open", LABELS, {}, matches={}, overall=(0, 0))
     (open_run / "matches.jsonl").unlink()

@@ -13,8 +13,8 @@ from tests.report.conftest import DIFFERENCE_ERROR, SCRIPT_ERROR
 from viddiff.cli import report as report_cli
 from viddiff.report import ReportError, render_report
 from viddiff.report.html import render_html
-from viddiff.report.run_data import load_run
 from viddiff.report.tables import ERRORS_SHOWN, natural_key
+from viddiff.run_dir import RunDirectoryError, load_scored_run
 
 DATA_URI = re.compile(r'<img src="data:image/png;base64,([A-Za-z0-9+/=]+)" alt="([^"]*)">')
 
@@ -158,16 +158,16 @@ def test_errors_are_capped(make_run):
 
 
 def test_missing_run_directory(tmp_path):
-    with pytest.raises(ReportError, match="no such run directory"):
+    with pytest.raises(RunDirectoryError, match="no such run directory"):
         render_report(tmp_path / "nothing")
 
 
 def test_unscored_run(make_run):
     run = make_run()
     (run / "metrics.json").unlink()
-    with pytest.raises(ReportError) as error:
+    with pytest.raises(RunDirectoryError) as error:
         render_report(run)
-    assert "has no metrics.json; finish the run with `viddiff run --out" in str(error.value) and "\n" not in str(error.value)
+    assert "is not scored (no metrics.json); finish the run with `viddiff run --out" in str(error.value) and "\n" not in str(error.value)
     assert "/predictions.json --dataset" in str(error.value)
 
 
@@ -181,7 +181,7 @@ def test_unscored_run(make_run):
 def test_unreadable_run_files(make_run, file, text, message):
     run = make_run()
     (run / file).write_text(text)
-    with pytest.raises(ReportError, match=message):
+    with pytest.raises(RunDirectoryError, match=message):
         render_report(run)
 
 
@@ -191,7 +191,7 @@ def test_negative_samples(make_run):
 
 
 def test_page_renders_with_empty_metrics(make_run):
-    run = load_run(make_run())
+    run = load_scored_run(make_run())
     empty = {**run.metrics, "splits": {}, "actions": {}, "domains": {}, "differences": {}, "avg": None}
     html = render_html(dataclasses.replace(run, metrics=empty), None, [])
     assert "No action has a score." in html and ">–</td>" in html

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -72,6 +73,12 @@ class Sample:
     def candidates(self) -> dict[str, Difference]:
         """The closed-set candidates: annotated differences with a non-null label (a, b or c)."""
         return {k: d for k, d in self.differences.items() if k in self.labels}
+
+    def seed(self, run_seed: int) -> int:
+        """This sample's seed in a run: the run's seed mixed with the sample's hash (LM rollouts,
+        random frames), so samples differ and reruns with another run seed differ too."""
+        digest = hashlib.sha256(f"{run_seed}|{self.sample_hash}".encode()).digest()
+        return int.from_bytes(digest[:6], "big")
 
     def video_path(self, which: int) -> Path:
         """Path of video 0 (A) or 1 (B) under this sample's video root."""

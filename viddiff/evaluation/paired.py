@@ -24,10 +24,8 @@ from viddiff.data.records import SPLITS
 from viddiff.errors import ViddiffError
 from viddiff.evaluation.outcomes import POSITIVE, flip
 from viddiff.evaluation.significance import ALPHA
-from viddiff.run_dir import CONFIG_FILE, RESUME_MAY_CHANGE, RunDirectory
+from viddiff.run_dir import MATCHES_FILE, METRICS_FILE, RESUME_MAY_CHANGE, ScoredRun, how_to_score, load_scored_run
 
-METRICS_FILE = "metrics.json"
-MATCHES_FILE = "matches.jsonl"
 IGNORED_CONFIG_KEYS = RESUME_MAY_CHANGE
 """Config keys that do not change results (sample limit, threads, cache folder)."""
 DEFAULT_PROGRAM = "default (no compiled program)"
@@ -35,24 +33,6 @@ DEFAULT_PROGRAM = "default (no compiled program)"
 
 class CompareError(ViddiffError):
     """Runs cannot be compared: missing, not scored, or of different modes or benchmarks."""
-
-
-@dataclass(frozen=True)
-class ScoredRun:
-    """A scored run directory, as far as a comparison needs it."""
-
-    path: Path
-    config: dict[str, Any]
-    """The run's RunConfig, as saved in config.json."""
-    metrics: dict[str, Any]
-    records: dict[str, dict[str, Any]]
-    """The last record of each sample, by sample key."""
-    decisions: dict[str, dict[str, Any]]
-    """Open set: the matcher's decision per sample key, from matches.jsonl; closed: empty."""
-
-    @property
-    def mode(self) -> str:
-        return self.config.get("mode", "closed")
 
 
 @dataclass(frozen=True)
@@ -178,41 +158,25 @@ class RunComparison:
         return _jsonable({**asdict(self), "verdict": self.verdict})
 
 
-def load_scored_run(path: str | Path) -> ScoredRun:
-    """Read a scored run directory.
-
-    Raises:
-        CompareError: the folder is missing, not a run, not scored, or holds invalid JSON.
-    """
-    path = Path(path)
-    if not path.is_dir():
-        raise CompareError(f"{path}: no such run directory")
-    if not (path / CONFIG_FILE).is_file():
-        raise CompareError(f"{path} has no {CONFIG_FILE}; is it a run directory written by `viddiff run`?")
-    config = _read_json(path / CONFIG_FILE).get("config") or {}
-    if not (path / METRICS_FILE).is_file():
-        raise CompareError(f"{path} is not scored (no {METRICS_FILE}); {_how_to_score(path, config)}")
-    metrics = _read_json(path / METRICS_FILE)
-    run = ScoredRun(path, config, metrics, RunDirectory(path).records(), {})
-    if run.mode != "open":
-        return run
-    if not (path / MATCHES_FILE).is_file():
-        raise CompareError(f"{path} has {METRICS_FILE} but no {MATCHES_FILE}; score it again: {_how_to_score(path, config)}")
-    return ScoredRun(path, config, metrics, run.records, _read_decisions(path / MATCHES_FILE))
-
-
 def paired_outcomes(run_a_dir: str | Path, run_b_dir: str | Path) -> PairedOutcomes:
     """The differences both runs scored, with each run's correctness.
 
     Raises:
-        CompareError: a run cannot be read, or the runs differ in mode or benchmark source.
+        RunDirectoryError: a run cannot be read.
+        CompareError: the runs differ in mode or benchmark source.
     """
-    run_a, run_b = load_scored_run(run_a_dir), load_scored_run(run_b_dir)
+    return _pair(load_scored_run(run_a_dir), load_scored_run(run_b_dir))
+
+
+def _pair(run_a: ScoredRun, run_b: ScoredRun) -> PairedOutcomes:
     for name, value_a, value_b in (("mode", run_a.mode, run_b.mode), ("source", run_a.config.get("source"), run_b.config.get("source"))):
         if value_a != value_b:
             raise CompareError(
                 f"cannot compare runs of different {name}: {run_a.path} has {value_a!r}, {run_b.path} has {value_b!r}"
             )
+    for run in (run_a, run_b):
+        if run.mode == "open" and not (run.path / MATCHES_FILE).is_file() and not run.decisions:
+            raise CompareError(f"{run.path} has {METRICS_FILE} but no {MATCHES_FILE}; score it again: {how_to_score(run.path, run.config)}")
     scored_a, scored_b = _scored_differences(run_a), _scored_differences(run_b)
     differences = []
     for sample_key, key in sorted(scored_a.keys() & scored_b.keys()):
@@ -237,7 +201,7 @@ def _scored_differences(run: ScoredRun) -> dict[tuple[str, str], tuple[str, str,
     the matcher found it states the opposite) equals the label.
     """
     scored = {}
-    for sample_key, record in run.records.items():
+    for sample_key, record in run.records_by_key.items():
         decision = run.decisions.get(sample_key)
         if run.mode == "open" and decision is None:
             continue
@@ -410,7 +374,11 @@ def load_program(run_dir: str | Path, config: Mapping[str, Any]) -> CompiledProg
     if path is None:
         return CompiledProgram(f"{named} (file not found)", None)
     predictors = {}
-    for name, state in _read_json(path).items():
+    try:
+        saved = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise CompareError(f"{path}: not valid JSON ({e})") from e
+    for name, state in (saved.items() if isinstance(saved, Mapping) else ()):
         if not isinstance(state, Mapping) or not isinstance(state.get("signature"), Mapping):
             continue  # `metadata`, or anything else that is not a predictor
         signature = state["signature"]
@@ -450,8 +418,9 @@ def compare_runs(
 ) -> RunComparison:
     """Run B against run A: paired scores per split and action, paired statistics, and the
     config and instruction differences."""
-    outcomes = paired_outcomes(run_a_dir, run_b_dir)
-    config_a, config_b = (_read_json(Path(d) / CONFIG_FILE).get("config") or {} for d in (run_a_dir, run_b_dir))
+    run_a, run_b = load_scored_run(run_a_dir), load_scored_run(run_b_dir)
+    outcomes = _pair(run_a, run_b)
+    config_a, config_b = run_a.config, run_b.config
     program_a, program_b = load_program(run_a_dir, config_a), load_program(run_b_dir, config_b)
     return RunComparison(
         run_a=Path(run_a_dir),
@@ -496,39 +465,8 @@ def _stale(run: ScoredRun, scored: Mapping[tuple[str, str], tuple[str, str, bool
         return None
     return (
         f"{run.path}: its records give {correct}/{n} right but {METRICS_FILE} says "
-        f"{overall.get('correct')}/{overall.get('n')}; the comparison uses the records (to rescore: {_how_to_score(run.path, run.config)})"
+        f"{overall.get('correct')}/{overall.get('n')}; the comparison uses the records (to rescore: {how_to_score(run.path, run.config)})"
     )
-
-
-def _how_to_score(path: Path, config: Mapping[str, Any]) -> str:
-    return (
-        f"finish the run with `viddiff run --out {path} --resume`, or score its predictions with "
-        f"`viddiff eval {path / 'predictions.json'} --dataset {config.get('source', 'SOURCE')} "
-        f"--mode {config.get('mode', 'closed')} --out {path}`"
-    )
-
-
-def _read_json(path: Path) -> dict[str, Any]:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as e:
-        raise CompareError(f"{path}: not valid JSON ({e.msg} at line {e.lineno})") from e
-    if not isinstance(data, dict):
-        raise CompareError(f"{path}: expected a JSON object")
-    return data
-
-
-def _read_decisions(path: Path) -> dict[str, dict[str, Any]]:
-    decisions = {}
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            decision = json.loads(line)
-        except json.JSONDecodeError as e:
-            raise CompareError(f"{path}, line {number}: not valid JSON ({e.msg})") from e
-        decisions[decision["sample_key"]] = decision
-    return decisions
 
 
 def _flatten(config: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:

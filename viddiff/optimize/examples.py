@@ -10,7 +10,6 @@ from viddiff.config import RunConfig
 from viddiff.data.frame_cache import FrameCache
 from viddiff.data.records import Sample
 from viddiff.data.sources import read_sample_frames
-from viddiff.runner import sample_seed
 
 INPUTS = ("videos", "action_description", "differences", "n_differences", "key_points", "trim_starts", "seed")
 
@@ -32,7 +31,7 @@ def sample_examples(samples: Sequence[Sample], config: RunConfig, frame_cache: F
                 action_description=sample.action_description,
                 key_points=sample.retrieval_frames,
                 trim_starts=tuple((v.frames_trim or (0, None))[0] for v in sample.videos),
-                seed=sample_seed(config.seed, sample.sample_hash),
+                seed=sample.seed(config.seed),
                 sample=sample,
                 **task,
             ).with_inputs(*INPUTS)

@@ -2,8 +2,7 @@
 
 from viddiff.report.chart import action_chart_png
 from viddiff.report.published import PUBLISHED, PUBLISHED_SOURCE, RANDOM_BASELINE
-from viddiff.report.report import HTML_FILE, MARKDOWN_FILE, render_report
-from viddiff.report.run_data import ReportError, RunData, load_run
+from viddiff.report.report import HTML_FILE, MARKDOWN_FILE, ReportError, render_report
 
 __all__ = [
     "HTML_FILE",
@@ -12,8 +11,6 @@ __all__ = [
     "PUBLISHED_SOURCE",
     "RANDOM_BASELINE",
     "ReportError",
-    "RunData",
     "action_chart_png",
-    "load_run",
     "render_report",
 ]

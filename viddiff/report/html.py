@@ -10,7 +10,6 @@ import re
 from collections.abc import Sequence
 from html import escape
 
-from viddiff.report.run_data import RunData
 from viddiff.report.samples import SampleView
 from viddiff.report.tables import (
     Table,
@@ -24,6 +23,7 @@ from viddiff.report.tables import (
     split_table,
     usage_table,
 )
+from viddiff.run_dir import ScoredRun
 
 CSS = """
 body { font: 14px/1.45 system-ui, sans-serif; color: #1a202c; background: #fff; margin: 0; }
@@ -74,7 +74,7 @@ NUMERIC = re.compile(r"^[<$–]?[\d.,]*\d[\d.,]*%?\*?( \(n=\d+\))?$|^–$")
 """Cells right-aligned: numbers, percentages with a mark, p-values, costs, the '–' of no value."""
 
 
-def render_html(run: RunData, chart_png: bytes | None, views: Sequence[SampleView]) -> str:
+def render_html(run: ScoredRun, chart_png: bytes | None, views: Sequence[SampleView]) -> str:
     """The whole page."""
     metrics = run.metrics
     metric = metrics["metric"][0].upper() + metrics["metric"][1:]
@@ -101,7 +101,7 @@ def render_html(run: RunData, chart_png: bytes | None, views: Sequence[SampleVie
     return PAGE.format(title=escape(title), css=CSS, body="\n".join(sections))
 
 
-def _facts(run: RunData) -> str:
+def _facts(run: ScoredRun) -> str:
     """The header: what was run, on what, by which models and code."""
     config, metrics, git = run.config, run.metrics, run.provenance.get("git") or {}
     samples = metrics.get("samples", {})
@@ -125,12 +125,12 @@ def _facts(run: RunData) -> str:
     return items
 
 
-def _actions(run: RunData, chart_png: bytes | None) -> str:
+def _actions(run: ScoredRun, chart_png: bytes | None) -> str:
     chart = _image(chart_png, "bar chart of the score per action") if chart_png else _note("No action has a score.")
     return chart + _table(group_table("action", run.metrics.get("actions", {})))
 
 
-def _errors(run: RunData) -> str:
+def _errors(run: ScoredRun) -> str:
     samples, differences = sample_error_table(run), difference_error_table(run)
     return SUBSECTION.format(
         title=f"Samples that failed ({len(samples.rows) + samples.more})", content=_table(samples)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from viddiff.report.run_data import RunData
+from viddiff.lms import total_cost
 from viddiff.report.tables import (
     Table,
     cost_text,
@@ -12,14 +12,14 @@ from viddiff.report.tables import (
     group_table,
     metric_title,
     published_note,
-    run_cost,
     sample_error_table,
     significance_legend,
     split_table,
 )
+from viddiff.run_dir import ScoredRun
 
 
-def render_markdown(run: RunData) -> str:
+def render_markdown(run: ScoredRun) -> str:
     """The summary as Markdown text."""
     metrics, samples = run.metrics, run.metrics.get("samples", {})
     sample_errors, difference_errors = sample_error_table(run), difference_error_table(run)
@@ -48,7 +48,7 @@ def render_markdown(run: RunData) -> str:
         "",
         f"- samples that failed: {len(sample_errors.rows) + sample_errors.more}",
         f"- differences left undecided by an error: {len(difference_errors.rows) + difference_errors.more}",
-        f"- run cost: {cost_text(run_cost(run.records))}; scoring: {scoring.get('tokens', 0)} tokens, "
+        f"- run cost: {cost_text(total_cost(run.records))}; scoring: {scoring.get('tokens', 0)} tokens, "
         f"{cost_text(scoring.get('cost_usd'))}",
         "",
     ]

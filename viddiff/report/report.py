@@ -4,15 +4,20 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from viddiff.errors import ViddiffError
 from viddiff.report.chart import action_chart_png
 from viddiff.report.html import render_html
 from viddiff.report.markdown import render_markdown
 from viddiff.report.published import RANDOM_BASELINE
-from viddiff.report.run_data import ReportError, load_run
 from viddiff.report.samples import sample_views
+from viddiff.run_dir import load_scored_run
 
 HTML_FILE = "report.html"
 MARKDOWN_FILE = "report.md"
+
+
+class ReportError(ViddiffError):
+    """A report cannot be rendered as asked."""
 
 
 def render_report(run_dir: str | Path, *, samples: int = 3, out: str | Path | None = None) -> tuple[Path, Path]:
@@ -28,14 +33,15 @@ def render_report(run_dir: str | Path, *, samples: int = 3, out: str | Path | No
         The paths of report.html and report.md.
 
     Raises:
-        ReportError: `run_dir` is missing or not scored, or `samples` is negative.
+        RunDirectoryError: `run_dir` is missing, not a run, or not scored.
+        ReportError: `samples` is negative.
 
     Example:
         >>> html_path, markdown_path = render_report("runs/easy-closed", samples=2)
     """
     if samples < 0:
         raise ReportError(f"samples must be 0 or more, got {samples}")
-    run = load_run(run_dir)
+    run = load_scored_run(run_dir)
     chart = action_chart_png(
         run.metrics.get("actions", {}), metric=run.metrics["metric"], chance=RANDOM_BASELINE.get(run.mode)
     )

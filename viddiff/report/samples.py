@@ -13,8 +13,8 @@ from viddiff.data.records import Sample
 from viddiff.data.sources import read_sample_frames
 from viddiff.errors import ViddiffError
 from viddiff.programs.records import DifferencePrediction
-from viddiff.report.run_data import RunData
 from viddiff.report.tables import Table
+from viddiff.run_dir import ScoredRun
 
 OPPOSITE = {"a": "b", "b": "a"}
 
@@ -35,7 +35,7 @@ def choose_records(records: Sequence[Mapping[str, Any]], count: int) -> list[Map
     return [r for r in records if r.get("status") == "ok" and r.get("predictions")][:count]
 
 
-def sample_views(run: RunData, count: int) -> list[SampleView]:
+def sample_views(run: ScoredRun, count: int) -> list[SampleView]:
     """Views of the chosen samples, their videos decoded as the run decoded them."""
     chosen = choose_records(run.records, count)
     if not chosen:
@@ -55,7 +55,7 @@ def sample_views(run: RunData, count: int) -> list[SampleView]:
     return views
 
 
-def answer_table(run: RunData, record: Mapping[str, Any]) -> Table:
+def answer_table(run: ScoredRun, record: Mapping[str, Any]) -> Table:
     """Each prediction's answer against its label (open set: the label of the matched ground truth)."""
     predictions = [DifferencePrediction.from_dict(p) for p in record["predictions"]]
     labels: Mapping[str, str] = record.get("labels") or {}
@@ -83,7 +83,7 @@ def answer_table(run: RunData, record: Mapping[str, Any]) -> Table:
     return Table(("key", "proposed difference", "answer", "matched ground truth: label", "agrees"), rows)
 
 
-def _sheet_png(run: RunData, record: Mapping[str, Any], sample: Sample | None) -> tuple[bytes | None, str | None]:
+def _sheet_png(run: ScoredRun, record: Mapping[str, Any], sample: Sample | None) -> tuple[bytes | None, str | None]:
     """The contact sheet as PNG, or None and the reason it cannot be drawn."""
     if sample is None:
         return None, f"sample {record['sample_key']} is not in the benchmark {run.config.get('source')}"

@@ -8,8 +8,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from viddiff.data.records import SPLITS
+from viddiff.lms import total_cost
 from viddiff.report.published import PUBLISHED, PUBLISHED_SOURCE, RANDOM_BASELINE
-from viddiff.report.run_data import RunData
+from viddiff.run_dir import ScoredRun
 
 MARK = "*"
 ERRORS_SHOWN = 50
@@ -42,7 +43,7 @@ def p_text(p_value: float | None) -> str:
     return "–" if p_value is None else "<0.001" if p_value < 0.001 else f"{p_value:.3f}"
 
 
-def metric_title(run: RunData) -> str:
+def metric_title(run: ScoredRun) -> str:
     """'accuracy' or 'recall@N_diff', with the open-set protocol."""
     protocol = run.metrics.get("protocol")
     return run.metrics["metric"] + (f" ({protocol} protocol)" if protocol else "")
@@ -57,7 +58,7 @@ def significance_legend() -> str:
     )
 
 
-def published_note(run: RunData) -> str:
+def published_note(run: ScoredRun) -> str:
     """Where the published rows come from, and the random baseline."""
     note = f"Rows other than this run's are the {PUBLISHED_SOURCE}"
     baseline = RANDOM_BASELINE.get(run.mode)
@@ -66,13 +67,13 @@ def published_note(run: RunData) -> str:
     return note + "."
 
 
-def run_label(run: RunData) -> str:
+def run_label(run: ScoredRun) -> str:
     """'this run (<models>)': the distinct models of the run's LM roles."""
     models = dict.fromkeys(lm.get("model", "?") for lm in run.config.get("lms", {}).values())
     return f"this run ({', '.join(models)})" if models else "this run"
 
 
-def split_table(run: RunData) -> Table:
+def split_table(run: ScoredRun) -> Table:
     """This run's easy / medium / hard / avg next to the published rows of the same mode."""
     splits = run.metrics.get("splits", {})
     cells = [_group_cell(splits[s]) if s in splits else "–" for s in SPLITS]
@@ -91,7 +92,7 @@ def group_table(title: str, groups: Mapping[str, Mapping[str, Any]]) -> Table:
     return Table((title, "score %", "n", "correct", "p (one-sided)"), rows)
 
 
-def difference_table(run: RunData) -> Table:
+def difference_table(run: ScoredRun) -> Table:
     """Per difference: action, key, name, score, n, two-sided p and mark, by action then key."""
     differences = sorted(
         run.metrics.get("differences", {}).values(), key=lambda g: (g["action"], natural_key(g["key"]))
@@ -103,13 +104,13 @@ def difference_table(run: RunData) -> Table:
     return Table(("action", "key", "name", "score %", "n", "p (two-sided)", ""), rows)
 
 
-def sample_error_table(run: RunData) -> Table:
+def sample_error_table(run: ScoredRun) -> Table:
     """Samples whose run failed as a whole, capped at ERRORS_SHOWN."""
     failed = [(r["sample_key"], r.get("error") or "") for r in run.records if r.get("status") == "error"]
     return Table(("sample", "error"), failed[:ERRORS_SHOWN], more=max(0, len(failed) - ERRORS_SHOWN))
 
 
-def difference_error_table(run: RunData) -> Table:
+def difference_error_table(run: ScoredRun) -> Table:
     """Differences left undecided by an error, capped at ERRORS_SHOWN."""
     failed = [
         (r["sample_key"], p["key"], p["error"])
@@ -120,7 +121,7 @@ def difference_error_table(run: RunData) -> Table:
     return Table(("sample", "key", "error"), failed[:ERRORS_SHOWN], more=max(0, len(failed) - ERRORS_SHOWN))
 
 
-def usage_table(run: RunData) -> Table:
+def usage_table(run: ScoredRun) -> Table:
     """Tokens per model over the run's records, with the run's cost and the scoring's own usage."""
     per_model: dict[str, list[int]] = {}
     for record in run.records:
@@ -130,16 +131,10 @@ def usage_table(run: RunData) -> Table:
             tokens[1] += int(usage.get("completion_tokens") or 0)
     rows = [(f"run: {model}", str(p), str(c), str(p + c), "") for model, (p, c) in per_model.items()]
     run_tokens = sum(p + c for p, c in per_model.values())
-    rows.append(("run total", "", "", str(run_tokens), cost_text(run_cost(run.records))))
+    rows.append(("run total", "", "", str(run_tokens), cost_text(total_cost(run.records))))
     scoring = run.metrics.get("usage") or {}
     rows.append(("scoring (metrics.json)", "", "", str(scoring.get("tokens", 0)), cost_text(scoring.get("cost_usd"))))
     return Table(("what", "prompt tokens", "completion tokens", "tokens", "cost"), rows)
-
-
-def run_cost(records: Sequence[Mapping[str, Any]]) -> float | None:
-    """Sum of the records' estimated costs; None when any record's cost is unknown."""
-    costs = [r["cost_usd"] for r in records if "cost_usd" in r]
-    return None if any(c is None for c in costs) else sum(costs)
 
 
 def cost_text(cost: float | None) -> str:
