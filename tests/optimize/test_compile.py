@@ -45,10 +45,16 @@ def _compile(synth_dir, server, tmp_path, optimizer, *extra):
     return out
 
 
+SECRET = "sk-compile-SECRET-0123456789"
+
+
 @pytest.mark.parametrize("optimizer", ["instructions", "fewshot"])
-def test_compile_save_reload_run_without_the_slice(synth_dir, tmp_path, optimizer, capsys):
+def test_compile_save_reload_run_without_the_slice(synth_dir, tmp_path, optimizer, capsys, monkeypatch):
+    monkeypatch.setenv("VIDDIFF_TEST_KEY", SECRET)
     with loopback_server(scripted_engine(choice="hash")) as server:
-        program_path = _compile(synth_dir, server, tmp_path, optimizer)
+        program_path = _compile(synth_dir, server, tmp_path, optimizer, "--api-key-env", "VIDDIFF_TEST_KEY")
+        assert {r.authorization for r in server.completion_requests()} == {f"Bearer {SECRET}"}
+        assert SECRET not in program_path.read_text()  # the key reaches the server, never the saved program
         compile_requests = server.completion_requests()
         printed = capsys.readouterr().out
         assert "validation accuracy:" in printed and "before" in printed and "after" in printed
@@ -67,7 +73,7 @@ def test_compile_save_reload_run_without_the_slice(synth_dir, tmp_path, optimize
         assert set(metadata["scores"]) == {"metric", "before", "after", "validation_samples"}
 
         run_dir = tmp_path / "run"
-        assert main(["run", str(synth_dir), "--out", str(run_dir), "--program", str(program_path), *_lm_args(server, tmp_path)]) == 0
+        assert main(["run", str(synth_dir), "--out", str(run_dir), "--program", str(program_path), *_lm_args(server, tmp_path), "--api-key-env", "VIDDIFF_TEST_KEY"]) == 0
     records = [json.loads(line) for line in (run_dir / "records.jsonl").read_text().splitlines()]
     assert len(records) == 3 and not {r["sample_key"] for r in records} & held_out
     metrics = json.loads((run_dir / "metrics.json").read_text())

@@ -30,7 +30,9 @@ def add_parser(commands) -> None:
             "  viddiff run runs/synth --split easy --mode closed --out runs/easy-closed\n"
             "  viddiff run jmhb/VidDiffBench --video-root ~/data/viddiff --split easy --mode open \\\n"
             "      --lm openai/gpt-4o-2024-08-06 --out runs/easy-open\n"
-            "  viddiff run runs/synth --out runs/easy-closed --resume"
+            "  viddiff run --out runs/easy-closed --resume\n"
+            "exit status: 0 every sample decided; 1 some sample or difference failed (see records.jsonl;\n"
+            "--resume retries them); 2 bad input or configuration"
         ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
