@@ -21,6 +21,7 @@ from typing import Any
 
 from viddiff.config import RunConfig
 from viddiff.errors import ViddiffError
+from viddiff.files import write_text_atomic
 
 CONFIG_FILE = "config.json"
 RECORDS_FILE = "records.jsonl"
@@ -232,6 +233,4 @@ def _jsonable(value: Any) -> Any:
 
 
 def _write_json(path: Path, data: Any) -> None:
-    temporary = path.with_suffix(path.suffix + ".tmp")
-    temporary.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    os.replace(temporary, path)
+    write_text_atomic(path, json.dumps(data, indent=2, ensure_ascii=False) + "\n")

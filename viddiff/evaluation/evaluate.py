@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import io
 import json
-import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,6 +18,7 @@ from viddiff.data.records import SPLITS, Sample
 from viddiff.evaluation.outcomes import Outcome, flip, group_scores, grouped
 from viddiff.evaluation.predictions import PredictionsError, Row, first_predictions
 from viddiff.evaluation.significance import mark
+from viddiff.files import write_text_atomic
 from viddiff.programs.matcher import RecallMatcher
 from viddiff.programs.threads import map_in_threads
 
@@ -155,11 +156,11 @@ def write_evaluation(directory: str | Path, evaluation: Evaluation) -> dict[str,
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     document = metrics(evaluation)
-    _replace_text(directory / "metrics.json", json.dumps(document, indent=2) + "\n")
+    write_text_atomic(directory / "metrics.json", json.dumps(document, indent=2) + "\n")
     for table in ("splits", "actions", "differences"):
-        _write_csv(directory / f"{table}.csv", table, document[table])
+        write_text_atomic(directory / f"{table}.csv", _csv_text(table, document[table]))
     if evaluation.mode == "open":
-        _replace_text(directory / "matches.jsonl", "".join(json.dumps(d) + "\n" for d in evaluation.decisions))
+        write_text_atomic(directory / "matches.jsonl", "".join(json.dumps(d) + "\n" for d in evaluation.decisions))
     return document
 
 
@@ -192,18 +193,11 @@ def _outcome(sample: Sample, key: str, label: str, prediction: str | None, match
     )
 
 
-def _write_csv(path: Path, table: str, groups: Mapping[str, Mapping[str, Any]]) -> None:
+def _csv_text(table: str, groups: Mapping[str, Mapping[str, Any]]) -> str:
     rows = [{table.rstrip("s"): name, **scores} for name, scores in groups.items()]
     columns = list(dict.fromkeys(column for row in rows for column in row)) or [table.rstrip("s")]
-    temporary = path.with_suffix(".csv.tmp")
-    with open(temporary, "w", newline="", encoding="utf-8") as f:
-        writer = csv.DictWriter(f, fieldnames=columns)
-        writer.writeheader()
-        writer.writerows(rows)
-    os.replace(temporary, path)
-
-
-def _replace_text(path: Path, text: str) -> None:
-    temporary = path.with_suffix(path.suffix + ".tmp")
-    temporary.write_text(text, encoding="utf-8")
-    os.replace(temporary, path)
+    buffer = io.StringIO(newline="")
+    writer = csv.DictWriter(buffer, fieldnames=columns)
+    writer.writeheader()
+    writer.writerows(rows)
+    return buffer.getvalue()
