@@ -96,8 +96,17 @@ def held_out_slice(config: RunConfig) -> HeldOutSlice | None:
     return HeldOutSlice.from_dict(program_metadata(config.program)["held_out"]) if config.program else None
 
 
-def selected_samples(config: RunConfig) -> tuple[Benchmark, list[Sample], int]:
+@dataclass(frozen=True)
+class Selection:
     """The benchmark, the samples a run covers, and how many were left out as held out."""
+
+    bench: Benchmark
+    samples: list[Sample]
+    excluded: int
+
+
+def selected_samples(config: RunConfig) -> Selection:
+    """Load the configured benchmark and leave out a compiled program's held-out slice."""
     bench = load_benchmark(
         config.source,
         video_root=config.video_root,
@@ -107,7 +116,7 @@ def selected_samples(config: RunConfig) -> tuple[Benchmark, list[Sample], int]:
         revision=config.revision,
     )
     samples, excluded = exclude(bench, held_out_slice(config))
-    return bench, samples, excluded
+    return Selection(bench, samples, excluded)
 
 
 def run_sample(
@@ -182,14 +191,21 @@ class Matcher:
 
 
 def run_benchmark(
-    config: RunConfig, api_keys: Mapping[str, str], out: str | Path, *, resume: bool = False, progress: bool = True
+    config: RunConfig,
+    api_keys: Mapping[str, str],
+    out: str | Path,
+    *,
+    resume: bool = False,
+    progress: bool = True,
+    selection: Selection | None = None,
 ) -> RunSummary:
     """Run the program on the configured samples, appending each record as it finishes.
 
     With `resume`, samples whose record is complete (`ok`) are skipped; samples that failed
     or left a difference undecided run again (answers already given come from the LM cache).
     """
-    bench, samples, excluded = selected_samples(config)
+    selection = selection or selected_samples(config)
+    bench, samples, excluded = selection.bench, selection.samples, selection.excluded
     run_dir = RunDirectory(out)
     done = run_dir.start(config, resume=resume)
     todo = [s for s in samples if done.get(s.sample_key, {}).get("status") != "ok"]
@@ -231,10 +247,14 @@ def run_benchmark(
     return RunSummary(run_dir.path, len(samples), len(todo), errors, tokens, total_cost(finished), excluded)
 
 
-def score_run(config: RunConfig, api_keys: Mapping[str, str], out: str | Path) -> dict[str, Any]:
+def score_run(
+    config: RunConfig, api_keys: Mapping[str, str], out: str | Path, *, selection: Selection | None = None
+) -> dict[str, Any]:
     """Score a run directory's records the way `viddiff eval` scores any predictions; writes
-    metrics.json, the CSV tables and (open set) matches.jsonl into it."""
-    bench, samples, excluded = selected_samples(config)
+    metrics.json, the CSV tables and (open set) matches.jsonl into it. Pass the `selection`
+    the run used to avoid loading the benchmark again."""
+    selection = selection or selected_samples(config)
+    bench, samples, excluded = selection.bench, selection.samples, selection.excluded
     records = RunDirectory(out).records()
     rows = rows_from_records(list(records.values()), bench.n_rows)
     if config.mode == "closed":

@@ -87,7 +87,7 @@ def run(args: argparse.Namespace) -> int:
     roles = roles_needed(config)
     api_keys = api_keys_for(config, tuple(dict.fromkeys((*roles, "proposer"))))
     fraction = args.held_out_fraction if args.held_out_fraction is not None or args.held_out_size else 0.2
-    _, samples, _ = selected_samples(config)
+    samples = selected_samples(config).samples
     held_out = select_held_out(
         samples, source=config.source, seed=config.seed, fraction=fraction if args.held_out_size is None else None,
         size=args.held_out_size, validation_fraction=args.validation_fraction,

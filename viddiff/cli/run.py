@@ -12,7 +12,7 @@ from viddiff.errors import ViddiffError
 from viddiff.run_dir import RunDirectory, new_run_path
 from viddiff.config import OPEN_PROTOCOLS
 from viddiff.evaluation import format_summary
-from viddiff.runner import roles_needed, run_benchmark, score_run
+from viddiff.runner import roles_needed, run_benchmark, score_run, selected_samples
 
 
 def add_parser(commands) -> None:
@@ -76,7 +76,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"note: --limit {config.limit} runs a subset; its results are not for reporting", file=sys.stderr)
     out = args.out or new_run_path("runs", config.mode)
     try:
-        summary = run_benchmark(config, api_keys, out, resume=args.resume)
+        selection = selected_samples(config)
+        summary = run_benchmark(config, api_keys, out, resume=args.resume, selection=selection)
     except KeyboardInterrupt:
         print(f"viddiff: interrupted; finished samples are saved in {out}; continue with --out {out} --resume", file=sys.stderr)
         return 130
@@ -87,6 +88,6 @@ def run(args: argparse.Namespace) -> int:
     )
     if summary.excluded:
         print(f"{summary.excluded} samples left out: the compiled program {config.program} was compiled on them")
-    print(format_summary(score_run(config, api_keys, out)))
+    print(format_summary(score_run(config, api_keys, out, selection=selection)))
     print(f"metrics: {summary.path / 'metrics.json'}; report: viddiff report {summary.path}")
     return 1 if summary.errors else 0
