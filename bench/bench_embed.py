@@ -27,7 +27,8 @@ import numpy as np
 import torch
 
 from viddiff.data.video import read_frames, write_video
-from viddiff.retrieval.embedder import ClipConfig, ClipEmbedder, preprocess_frames
+from viddiff.clip.embedder import ClipEmbedder, preprocess_frames, resolve_device, resolve_precision
+from viddiff.config import ClipConfig
 
 REPO = Path(__file__).resolve().parents[1]
 CLIP_PATH = REPO / ".bench" / "moving_720p30_20s.mp4"
@@ -69,7 +70,7 @@ def synchronize(device: torch.device) -> None:
 def encode_rate(embedder: ClipEmbedder, n_frames: int) -> float:
     """Frames/s of encode_image alone on ready batches."""
     model, _ = embedder.load()
-    device = embedder.config.resolved_device()
+    device = resolve_device(embedder.config)
     dtype = next(model.parameters()).dtype
     frames = torch.randint(0, 256, (embedder.config.batch_size, 224, 224, 3), dtype=torch.uint8, device=device)
     batch = preprocess_frames(frames, model.visual.preprocess_cfg, "longest").to(dtype)
@@ -89,7 +90,7 @@ def embed_rate(embedder: ClipEmbedder, images: np.ndarray) -> float:
     embedder.embed_frames(images[: embedder.config.batch_size])  # warm-up
     start = time.perf_counter()
     embedder.embed_frames(images)
-    synchronize(embedder.config.resolved_device())
+    synchronize(resolve_device(embedder.config))
     return len(images) / (time.perf_counter() - start)
 
 
@@ -104,7 +105,7 @@ def end_to_end_rate(embedder: ClipEmbedder, clip: Path, fps: float, n_clips: int
             frames = read.result()
             embedder.embed_frames(frames.images)
             done += len(frames)
-    synchronize(embedder.config.resolved_device())
+    synchronize(resolve_device(embedder.config))
     return done / (time.perf_counter() - start)
 
 
@@ -134,7 +135,7 @@ def main() -> None:
             encode = encode_rate(embedder, n)
             embed = embed_rate(embedder, images)
             e2e = end_to_end_rate(embedder, clip, args.fps, args.clips, args.decoders)
-            print(f"{model:<20} {config.resolved_precision():<9} {encode:>9.1f} {embed:>9.1f} {e2e:>13.1f} {e2e / encode:>10.2f}")
+            print(f"{model:<20} {resolve_precision(config):<9} {encode:>9.1f} {embed:>9.1f} {e2e:>13.1f} {e2e / encode:>10.2f}")
 
 
 if __name__ == "__main__":

@@ -1,7 +1,7 @@
 import pytest
 
 from viddiff.config import ConfigError, RunConfig, load_yaml, merge
-from viddiff.lms import LMConfig
+from viddiff.config import LMConfig
 
 
 def test_defaults_are_valid_and_round_trip():

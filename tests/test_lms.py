@@ -1,9 +1,9 @@
 import pytest
 
+from viddiff.config import LMConfig
 from viddiff.lms import (
     LOCAL_SERVER_KEY,
     CredentialsError,
-    LMConfig,
     build_lm,
     redact,
     resolve_api_keys,

@@ -11,17 +11,63 @@ from typing import Any
 from viddiff.data.benchmark import DEFAULT_SOURCE
 from viddiff.data.records import SPLITS
 from viddiff.errors import ViddiffError
-from viddiff.lms import ROLES, LMConfig
-from viddiff.programs.viddiff import FRAMES_OPTIONS
-from viddiff.retrieval.embedder import RESIZE_MODES, ClipConfig
 from viddiff.retrieval.modes import LOCALIZATION_MODES
 
 MODES = ("closed", "open")
 OPEN_PROTOCOLS = ("verify-then-match", "published")
+SYSTEMS = ("viddiff",)
+"""Systems a task can run: `viddiff` (proposer, stage planner, CLIP + Viterbi localizer, differencer)."""
+FRAMES_OPTIONS = ("auto", "1", "3")
+"""Frames per video for every difference: each difference's own `num_frames`, one, or three."""
+RESIZE_MODES = ("longest", "shortest")
+ROLES = ("proposer", "planner", "differencer", "matcher")
+"""LM roles: proposes differences, plans stages and links, decides each difference, scores open-set output."""
+DEFAULT_MODEL = "openai/gpt-4o-2024-08-06"
+"""The camera-ready paper's proposer and differencer."""
+DEFAULT_CLIP_MODEL = "ViT-bigG-14"
+DEFAULT_CLIP_PRETRAINED = "laion2b_s39b_b160k"
 
 
 class ConfigError(ViddiffError):
     """A configuration value is invalid or unknown."""
+
+
+@dataclass(frozen=True)
+class LMConfig:
+    """One role's LM, as a DSPy model string plus the settings that reach the provider."""
+
+    model: str = DEFAULT_MODEL
+    """`openai/gpt-4o`, `gemini/gemini-2.5-pro`, `anthropic/...`, or `openai/<served-name>`
+    with `api_base` for an OpenAI-compatible server."""
+    api_base: str | None = None
+    api_key_env: str | None = None
+    """Environment variable holding the key; None: the provider's usual variable."""
+    temperature: float = 1.0
+    max_tokens: int | None = None
+    num_retries: int = 3
+    cache: bool = True
+
+    @property
+    def provider(self) -> str:
+        return self.model.split("/", 1)[0] if "/" in self.model else "openai"
+
+
+@dataclass(frozen=True)
+class ClipConfig:
+    """Which CLIP model embeds frames and strings, and how (`viddiff.clip` builds it)."""
+
+    model: str = DEFAULT_CLIP_MODEL
+    """open_clip model name, or `local-dir:/path` to a folder holding config and weights."""
+    pretrained: str | None = DEFAULT_CLIP_PRETRAINED
+    """A pretrained tag, a local checkpoint file, or None (with `local-dir:` models)."""
+    device: str | None = None
+    """`cuda`, `cpu`, ...; None picks CUDA when available."""
+    batch_size: int = 64
+    resize_mode: str = "longest"
+    """`longest` letterboxes the whole frame; `shortest` centre-crops (the published code's
+    default preprocessing, which cuts off the sides of wide frames)."""
+    precision: str | None = None
+    """open_clip precision (`fp32`, `bf16`, ...); None: bf16 on CUDA, fp32 elsewhere."""
 
 
 def default_lms() -> dict[str, LMConfig]:
@@ -32,6 +78,8 @@ def default_lms() -> dict[str, LMConfig]:
 class RunConfig:
     """Everything that decides a run's results (API keys excluded: they never enter a config)."""
 
+    system: str = "viddiff"
+    """Which system answers: one of SYSTEMS."""
     source: str = DEFAULT_SOURCE
     """Benchmark: Hugging Face id, local file or folder."""
     split: tuple[str, ...] = ()
@@ -74,6 +122,8 @@ class RunConfig:
 
     def validate(self) -> RunConfig:
         """All cross-field checks; returns self so it can end a chain."""
+        if self.system not in SYSTEMS:
+            raise ConfigError(f"system must be one of {', '.join(SYSTEMS)}, got {self.system!r}")
         if self.mode not in MODES:
             raise ConfigError(f"mode must be one of {', '.join(MODES)}, got {self.mode!r}")
         unknown_splits = [s for s in self.split if s not in SPLITS]

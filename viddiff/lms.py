@@ -10,16 +10,12 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import dspy
 
+from viddiff.config import LMConfig
 from viddiff.errors import ViddiffError
-
-ROLES = ("proposer", "planner", "differencer", "matcher")
-DEFAULT_MODEL = "openai/gpt-4o-2024-08-06"
-"""The camera-ready paper's proposer and differencer."""
 
 KEY_VARIABLES = {
     "openai": ("OPENAI_API_KEY",),
@@ -37,29 +33,11 @@ class CredentialsError(ViddiffError):
     """An LM's API key is not set."""
 
 
-@dataclass(frozen=True)
-class LMConfig:
-    """One role's LM, as a DSPy model string plus the settings that reach the provider."""
-
-    model: str = DEFAULT_MODEL
-    """`openai/gpt-4o`, `gemini/gemini-2.5-pro`, `anthropic/...`, or `openai/<served-name>`
-    with `api_base` for an OpenAI-compatible server."""
-    api_base: str | None = None
-    api_key_env: str | None = None
-    """Environment variable holding the key; None: the provider's usual variable."""
-    temperature: float = 1.0
-    max_tokens: int | None = None
-    num_retries: int = 3
-    cache: bool = True
-
-    @property
-    def provider(self) -> str:
-        return self.model.split("/", 1)[0] if "/" in self.model else "openai"
-
-    def key_variables(self) -> tuple[str, ...]:
-        if self.api_key_env:
-            return (self.api_key_env,)
-        return KEY_VARIABLES.get(self.provider, (f"{self.provider.upper()}_API_KEY",))
+def key_variables(config: LMConfig) -> tuple[str, ...]:
+    """Environment variables that may hold a role's key, in the order they are looked up."""
+    if config.api_key_env:
+        return (config.api_key_env,)
+    return KEY_VARIABLES.get(config.provider, (f"{config.provider.upper()}_API_KEY",))
 
 
 def resolve_api_keys(lms: Mapping[str, LMConfig], environ: Mapping[str, str]) -> dict[str, str]:
@@ -69,7 +47,7 @@ def resolve_api_keys(lms: Mapping[str, LMConfig], environ: Mapping[str, str]) ->
     """
     keys, missing = {}, {}
     for role, config in lms.items():
-        variables = config.key_variables()
+        variables = key_variables(config)
         value = next((environ[v] for v in variables if environ.get(v)), None)
         if value is None and config.api_base:
             value = LOCAL_SERVER_KEY

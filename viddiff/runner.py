@@ -31,10 +31,10 @@ from viddiff.lms import build_lm, redact, total_cost, usage_cost
 from viddiff.optimize.compile import load_compiled, program_metadata
 from viddiff.optimize.held_out import HeldOutSlice, exclude
 from viddiff.programs.matcher import RecallMatcher
-from viddiff.programs.viddiff import FATAL_ERRORS, MODES_WITH_STAGES, VidDiff
-from viddiff.retrieval.embedder import ClipEmbedder, WeightsError
-from viddiff.retrieval.embedding_cache import EmbeddingCache
+from viddiff.programs.viddiff import FATAL_ERRORS, VidDiff
+from viddiff.clip import ClipEmbedder, EmbeddingCache, WeightsError
 from viddiff.retrieval.localizer import FrameLocalizer
+from viddiff.retrieval.modes import LOCALIZATION_MODES
 from viddiff.run_dir import RunDirectory
 
 
@@ -62,7 +62,7 @@ def roles_needed(config: RunConfig, *, scoring: bool = True) -> tuple[str, ...]:
     roles = ["differencer"]
     if config.mode == "open":
         roles.insert(0, "proposer")
-    if config.localization in MODES_WITH_STAGES:
+    if LOCALIZATION_MODES[config.localization].needs_stages:
         roles.insert(-1, "planner")
     if config.mode == "open" and (scoring or config.open_protocol == "published"):
         roles.append("matcher")
@@ -74,7 +74,7 @@ def build_program(config: RunConfig, api_keys: Mapping[str, str]) -> VidDiff:
     compiled prompts of `config.program` if given."""
     lms = {role: build_lm(config.lms[role], key) for role, key in api_keys.items()}
     embedder = None
-    if config.localization == "viterbi":
+    if LOCALIZATION_MODES[config.localization].needs_embedder:
         embedder = ClipEmbedder(config.clip, cache=EmbeddingCache(config.cache_path / "clip"))
     program = VidDiff(
         FrameLocalizer(config.localization, embedder=embedder, seed=config.seed),

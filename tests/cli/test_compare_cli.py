@@ -7,7 +7,7 @@ import pytest
 from tests.evaluation.test_paired import LABELS, write_run
 from viddiff.cli import main
 from viddiff.config import RunConfig, default_lms
-from viddiff.lms import LMConfig
+from viddiff.config import LMConfig
 
 EIGHT = {f"s{i}": {"k1": "a"} for i in range(8)}
 EIGHT_GROUPS = {f"s{i}": (("easy", "medium")[i % 2], "squat") for i in range(8)}

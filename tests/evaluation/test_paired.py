@@ -25,7 +25,7 @@ from viddiff.evaluation.paired import (
     resampled_gaps,
     verdict,
 )
-from viddiff.lms import LMConfig
+from viddiff.config import LMConfig
 from viddiff.run_dir import RunDirectoryError
 
 LABELS = {"s1": {"k1": "a", "k2": "b", "k3": "c"}, "s2": {"k1": "b", "k2": "a"}, "s3": {"k1": "a", "k2": "b"}}

@@ -9,7 +9,9 @@ from tests.lm.viddiff_roles import scripted_engine
 from viddiff.data.records import Difference
 from viddiff.data.video import read_frames, sampling_fps
 from viddiff.programs import VidDiff, encode_frames
-from viddiff.retrieval import ClipConfig, ClipEmbedder, FrameLocalizer
+from viddiff.clip import ClipEmbedder
+from viddiff.config import ClipConfig
+from viddiff.retrieval import FrameLocalizer
 
 pytestmark = [
     pytest.mark.real_footage,

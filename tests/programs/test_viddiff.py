@@ -8,7 +8,9 @@ from tests.lm.fake_engine import server_error
 from tests.lm.viddiff_roles import STAGE_NAMES, scripted_engine
 from viddiff.data import read_sample_frames
 from viddiff.programs import VidDiff, encode_frames
-from viddiff.retrieval import ClipConfig, ClipEmbedder, FrameLocalizer
+from viddiff.clip import ClipEmbedder
+from viddiff.config import ClipConfig
+from viddiff.retrieval import FrameLocalizer
 
 
 def _videos(sample):

@@ -6,9 +6,9 @@ from viddiff.data import load_benchmark, read_sample_frames
 from viddiff.data.synth import generate_benchmark
 from viddiff.data.video import Frames
 from viddiff.errors import ViddiffError
+from viddiff.clip import ClipEmbedder
+from viddiff.config import ClipConfig
 from viddiff.retrieval import (
-    ClipConfig,
-    ClipEmbedder,
     DifferenceQuery,
     FrameLocalizer,
     Stage,

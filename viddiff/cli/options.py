@@ -6,11 +6,8 @@ import argparse
 import os
 from typing import Any
 
-from viddiff.config import MODES, RunConfig, load_yaml, merge
-from viddiff.lms import ROLES, resolve_api_keys
-from viddiff.programs.viddiff import FRAMES_OPTIONS
-from viddiff.retrieval.embedder import RESIZE_MODES
-from viddiff.retrieval.modes import LOCALIZATION_MODES
+from viddiff.config import FRAMES_OPTIONS, LOCALIZATION_MODES, MODES, RESIZE_MODES, ROLES, RunConfig, load_yaml, merge
+from viddiff.lms import resolve_api_keys
 
 LM_HELP = """language models (DSPy model strings; defaults: openai/gpt-4o-2024-08-06 for every role):
   openai/gpt-4o needs OPENAI_API_KEY, gemini/... GEMINI_API_KEY, anthropic/... ANTHROPIC_API_KEY;

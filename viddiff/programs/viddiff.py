@@ -9,6 +9,7 @@ from collections.abc import Mapping, Sequence
 import dspy
 import numpy as np
 
+from viddiff.config import FRAMES_OPTIONS
 from viddiff.data.records import Difference
 from viddiff.data.video import Frames
 from viddiff.programs.differencer import FrameDifferencer
@@ -19,10 +20,8 @@ from viddiff.programs.proposer import DifferenceProposer
 from viddiff.programs.records import DifferencePrediction
 from viddiff.programs.threads import map_in_threads
 from viddiff.retrieval.localizer import FrameLocalizer
-from viddiff.retrieval.modes import DifferenceQuery, Localization
+from viddiff.retrieval.modes import LOCALIZATION_MODES, DifferenceQuery, Localization
 
-MODES_WITH_STAGES = ("viterbi", "uniform")
-FRAMES_OPTIONS = ("auto", "1", "3")
 FATAL_ERRORS = (dspy.LMAuthError,)
 """Errors no other difference or sample can escape (a rejected API key): raised, not recorded."""
 
@@ -90,7 +89,7 @@ class VidDiff(dspy.Module):
         if differences is None:
             differences = self.propose(action_description, n_differences, seed)
         stages, links = [], {key: () for key in differences}
-        if self.localizer.mode in MODES_WITH_STAGES:
+        if LOCALIZATION_MODES[self.localizer.mode].needs_stages:
             with self._role("planner"):
                 stages = self.planner(action_description, differences, **self._config("planner", seed)).stages
                 links = self.linker(action_description, stages, differences, **self._config("planner", seed)).links

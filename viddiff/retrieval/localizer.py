@@ -4,14 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from viddiff.data.video import Frames
 from viddiff.errors import ViddiffError
-from viddiff.retrieval.embedder import ClipEmbedder
 from viddiff.retrieval.modes import LOCALIZATION_MODES, DifferenceQuery, Localization, localize
 from viddiff.retrieval.scores import stage_scores
+
+if TYPE_CHECKING:
+    from viddiff.clip import ClipEmbedder
 
 
 @dataclass(frozen=True)
@@ -34,8 +37,8 @@ class FrameLocalizer:
     def __init__(self, mode: str = "viterbi", *, embedder: ClipEmbedder | None = None, seed: int = 0):
         if mode not in LOCALIZATION_MODES:
             raise ViddiffError(f"unknown localization mode {mode!r}: choose from {', '.join(LOCALIZATION_MODES)}")
-        if mode == "viterbi" and embedder is None:
-            raise ViddiffError("the viterbi localization mode needs a CLIP embedder")
+        if LOCALIZATION_MODES[mode].needs_embedder and embedder is None:
+            raise ViddiffError(f"the {mode} localization mode needs a CLIP embedder")
         self.mode = mode
         self.embedder = embedder
         self.seed = seed
@@ -78,7 +81,7 @@ class FrameLocalizer:
             queries,
             n_frames=len(frames),
             fps=frames.fps,
-            scores=self.stage_scores(frames, stages) if self.mode == "viterbi" else None,
+            scores=self.stage_scores(frames, stages) if LOCALIZATION_MODES[self.mode].needs_embedder else None,
             n_stages=len(stages),
             key_points=key_points,
             frame_positions=frames.source_indices - trim_start,

@@ -16,7 +16,31 @@ import numpy as np
 from viddiff.retrieval.alignment import Segment, align_stages, even_segments
 from viddiff.retrieval.selection import nearest_frames, random_frames, select_frames
 
-LOCALIZATION_MODES = ("viterbi", "uniform", "random", "oracle")
+
+@dataclass(frozen=True)
+class LocalizationMode:
+    """What a localization mode needs: every part of viddiff asks this table, never the name."""
+
+    name: str
+    needs_stages: bool
+    """The planner writes stages and links differences to them (an LM call per sample)."""
+    needs_embedder: bool
+    """CLIP embeds frames and retrieval strings."""
+    needs_key_points: bool
+    """Annotated key points choose the frames (benchmark samples only)."""
+    summary: str
+
+
+LOCALIZATION_MODES: dict[str, LocalizationMode] = {
+    mode.name: mode
+    for mode in (
+        LocalizationMode("viterbi", True, True, False, "CLIP stage scores aligned to the frames by Viterbi (the method)"),
+        LocalizationMode("uniform", True, False, False, "the frames split evenly among the stages (no-Viterbi ablation)"),
+        LocalizationMode("random", False, False, False, "seeded random frames (ablation)"),
+        LocalizationMode("oracle", False, False, True, "the annotated key-point frames (ablation; benchmark samples only)"),
+    )
+}
+"""Localization modes by name."""
 
 
 @dataclass(frozen=True)

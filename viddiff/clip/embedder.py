@@ -9,58 +9,41 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
+from viddiff.clip.cache import EmbeddingCache
+from viddiff.config import RESIZE_MODES, ClipConfig
 from viddiff.errors import ViddiffError
-from viddiff.retrieval.embedding_cache import EmbeddingCache
-
-DEFAULT_CLIP_MODEL = "ViT-bigG-14"
-DEFAULT_CLIP_PRETRAINED = "laion2b_s39b_b160k"
-RESIZE_MODES = ("longest", "shortest")
 
 
 class WeightsError(ViddiffError):
     """CLIP weights cannot be loaded (absent offline, bad path, unknown model)."""
 
 
-@dataclass(frozen=True)
-class ClipConfig:
-    """Which CLIP model embeds frames and strings, and how."""
+def resolve_device(config: ClipConfig) -> torch.device:
+    """The configured device, or CUDA when available."""
+    return torch.device(config.device or ("cuda" if torch.cuda.is_available() else "cpu"))
 
-    model: str = DEFAULT_CLIP_MODEL
-    """open_clip model name, or `local-dir:/path` to a folder holding config and weights."""
-    pretrained: str | None = DEFAULT_CLIP_PRETRAINED
-    """A pretrained tag, a local checkpoint file, or None (with `local-dir:` models)."""
-    device: str | None = None
-    """`cuda`, `cpu`, ...; None picks CUDA when available."""
-    batch_size: int = 64
-    resize_mode: str = "longest"
-    """`longest` letterboxes the whole frame; `shortest` centre-crops (the published code's
-    default preprocessing, which cuts off the sides of wide frames)."""
-    precision: str | None = None
-    """open_clip precision (`fp32`, `bf16`, ...); None: bf16 on CUDA, fp32 elsewhere."""
 
-    def resolved_device(self) -> torch.device:
-        return torch.device(self.device or ("cuda" if torch.cuda.is_available() else "cpu"))
+def resolve_precision(config: ClipConfig) -> str:
+    """The configured precision, or bf16 on CUDA and fp32 elsewhere."""
+    if config.precision is not None:
+        return config.precision
+    return "bf16" if resolve_device(config).type == "cuda" else "fp32"
 
-    def resolved_precision(self) -> str:
-        if self.precision is not None:
-            return self.precision
-        return "bf16" if self.resolved_device().type == "cuda" else "fp32"
 
-    def identity(self) -> str:
-        """What decides the embeddings: model, weights (file identity for local ones), preprocessing, precision."""
-        parts = [self.model, self.pretrained or "", self.resize_mode, self.resolved_precision()]
-        for local in (_local_path(self.model), _local_path(self.pretrained)):
-            if local is not None and local.exists():
-                files = sorted(local.rglob("*")) if local.is_dir() else [local]
-                parts += [f"{f.name}:{f.stat().st_size}:{f.stat().st_mtime_ns}" for f in files if f.is_file()]
-        return "|".join(parts)
+def clip_identity(config: ClipConfig) -> str:
+    """What decides the embeddings: model, weights (file identity for local ones), preprocessing, precision."""
+    parts = [config.model, config.pretrained or "", config.resize_mode, resolve_precision(config)]
+    for local in (_local_path(config.model), _local_path(config.pretrained)):
+        if local is not None and local.exists():
+            files = sorted(local.rglob("*")) if local.is_dir() else [local]
+            parts += [f"{f.name}:{f.stat().st_size}:{f.stat().st_mtime_ns}" for f in files if f.is_file()]
+    return "|".join(parts)
 
 
 class ClipEmbedder:
@@ -79,7 +62,7 @@ class ClipEmbedder:
             raise ViddiffError(f"batch_size must be at least 1, got {config.batch_size}")
         self.config = config
         self.cache = cache
-        self.model_id = config.identity()
+        self.model_id = clip_identity(config)
         self._model = None
         self._tokenizer = None
         self._load_error: WeightsError | None = None
@@ -132,7 +115,7 @@ class ClipEmbedder:
     def _encode_images(self, images: np.ndarray) -> np.ndarray:
         model, _ = self.load()
         batch = preprocess_frames(
-            torch.from_numpy(images).to(self.config.resolved_device()),
+            torch.from_numpy(images).to(resolve_device(self.config)),
             model.visual.preprocess_cfg,
             self.config.resize_mode,
         )
@@ -142,7 +125,7 @@ class ClipEmbedder:
     @torch.inference_mode()
     def _encode_texts(self, texts: list[str]) -> np.ndarray:
         model, tokenizer = self.load()
-        tokens = tokenizer(texts).to(self.config.resolved_device())
+        tokens = tokenizer(texts).to(resolve_device(self.config))
         return _unit_rows(model.encode_text(tokens, normalize=False))
 
 
@@ -158,8 +141,8 @@ def create_clip(config: ClipConfig):
         model, _, _ = open_clip.create_model_and_transforms(
             config.model,
             pretrained=config.pretrained,
-            precision=config.resolved_precision(),
-            device=config.resolved_device(),
+            precision=resolve_precision(config),
+            device=resolve_device(config),
         )
         tokenizer = open_clip.get_tokenizer(config.model)
     except Exception as e:  # open_clip raises RuntimeError, ValueError, HF hub and OS errors

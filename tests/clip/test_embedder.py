@@ -9,9 +9,10 @@ from PIL import Image
 
 from tests.conftest import TINY_CLIP, TINY_CLIP_CONFIG
 from viddiff.errors import ViddiffError
-from viddiff.retrieval import embedder as embedder_module
-from viddiff.retrieval.embedder import ClipConfig, ClipEmbedder, WeightsError, create_clip, preprocess_frames
-from viddiff.retrieval.embedding_cache import EmbeddingCache
+from viddiff.clip import embedder as embedder_module
+from viddiff.clip.embedder import ClipEmbedder, WeightsError, clip_identity, create_clip, preprocess_frames
+from viddiff.config import ClipConfig
+from viddiff.clip.cache import EmbeddingCache
 
 
 def _frames(n=5, height=24, width=40, seed=0):
@@ -126,9 +127,9 @@ def test_cache_key_follows_weights_and_preprocessing(config, tiny_clip_checkpoin
     assert cache.get_frames(ClipEmbedder(other_mode).model_id, frames) is None
     copy = tmp_path / "weights.pt"
     shutil.copy(tiny_clip_checkpoint, copy)
-    before = ClipConfig(**{**config.__dict__, "pretrained": str(copy)}).identity()
+    before = clip_identity(ClipConfig(**{**config.__dict__, "pretrained": str(copy)}))
     os.utime(copy, ns=(1, 1))
-    assert ClipConfig(**{**config.__dict__, "pretrained": str(copy)}).identity() != before
+    assert clip_identity(ClipConfig(**{**config.__dict__, "pretrained": str(copy)})) != before
 
 
 def test_corrupt_cache_entry_is_recomputed(config, tmp_path):
