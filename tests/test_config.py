@@ -1,7 +1,6 @@
 import pytest
 
-from viddiff.config import ConfigError, RunConfig, load_yaml, merge
-from viddiff.config import LMConfig
+from viddiff.config import ROLES, ConfigError, LMConfig, RunConfig, apply_preset, load_yaml, merge
 
 
 def test_defaults_are_valid_and_round_trip():
@@ -30,6 +29,11 @@ def test_yaml_then_changes(tmp_path):
         ({"split": ["train"]}, "unknown split train"),
         ({"localization": "best"}, "localization must be one of viterbi, uniform, random, oracle"),
         ({"image_size": 0}, "image_size must be at least 1"),
+        ({"image_size": "big"}, r"image_size must be at least 1 \(pixels\) or 'full' \(full resolution\), got 'big'"),
+        ({"image_format": "gif"}, "image_format must be one of jpeg, png, got 'gif'"),
+        ({"image_detail": "max"}, "image_detail must be one of auto, low, high, got 'max'"),
+        ({"frame_sampling": "time"}, "frame_sampling must be one of rate, stride, got 'time'"),
+        ({"preset": "papr"}, "preset must be one of paper, got 'papr'"),
         ({"jpeg_quality": 101}, "jpeg_quality must be between 1 and 100"),
     ],
 )
@@ -50,3 +54,29 @@ def test_unknown_keys_are_errors(tmp_path):
         load_yaml(tmp_path / "bad.yaml")
     with pytest.raises(ConfigError, match="config file not found"):
         load_yaml(tmp_path / "none.yaml")
+
+
+def test_the_paper_preset_sets_the_published_settings():
+    config = apply_preset(RunConfig(), "paper").validate()
+    assert config.preset == "paper"
+    assert all(config.lms[role] == LMConfig("openai/gpt-4o-2024-08-06", temperature=1.0) for role in ROLES)
+    assert (config.image_size, config.image_format, config.image_detail) == (None, "png", "high")
+    assert (config.fps, config.frame_sampling, config.localization) == (None, "stride", "viterbi")
+    assert (config.clip.model, config.clip.pretrained, config.clip.resize_mode) == ("ViT-bigG-14", "laion2b_s39b_b160k", "shortest")
+    assert RunConfig.from_dict(config.to_dict()) == config
+
+
+def test_a_preset_in_a_file_lies_under_the_file_and_an_unknown_one_is_one_line(tmp_path):
+    path = tmp_path / "run.yaml"
+    path.write_text("preset: paper\nimage_size: 768\nclip: {resize_mode: longest}\n")
+    config = RunConfig.from_dict(load_yaml(path)).validate()
+    assert (config.image_size, config.clip.resize_mode, config.image_detail) == (768, "longest", "high")
+    with pytest.raises(ConfigError) as raised:
+        RunConfig.from_dict({"preset": "papr"})
+    assert str(raised.value) == "preset must be one of paper, got 'papr'"
+
+
+def test_full_resolution_is_spelled_full_or_null():
+    assert merge(RunConfig(), {"image_size": "full"}).validate().image_size is None
+    assert merge(RunConfig(), {"image_size": None}).validate().image_size is None
+    assert RunConfig().image_size == 512 and RunConfig().frame_sampling == "rate"

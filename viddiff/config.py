@@ -20,6 +20,15 @@ SYSTEMS = ("viddiff",)
 FRAMES_OPTIONS = ("auto", "1", "3")
 """Frames per video for every difference: each difference's own `num_frames`, one, or three."""
 RESIZE_MODES = ("longest", "shortest")
+IMAGE_FORMATS = ("jpeg", "png")
+"""How frames are encoded for the VLM."""
+IMAGE_DETAILS = ("auto", "low", "high")
+"""OpenAI's image `detail`; `auto` sends none (the API's default is auto)."""
+FRAME_SAMPLING = ("rate", "stride")
+"""`rate`: frames at the true sampling rate, by timestamp; `stride`: every k-th original
+frame, k = int(fps_original / fps), as the published code sampled."""
+FULL_RESOLUTION = "full"
+"""The value of `image_size` (YAML or --image-size) that keeps frames at full resolution (None)."""
 ROLES = ("proposer", "planner", "differencer", "matcher")
 """LM roles: proposes differences, plans stages and links, decides each difference, scores open-set output."""
 DEFAULT_MODEL = "openai/gpt-4o-2024-08-06"
@@ -78,6 +87,9 @@ def default_lms() -> dict[str, LMConfig]:
 class RunConfig:
     """Everything that decides a run's results (API keys excluded: they never enter a config)."""
 
+    preset: str | None = None
+    """Named defaults applied under the YAML file and the flags: one of PRESETS (`paper`: the
+    published reproduction settings), or None."""
     system: str = "viddiff"
     """Which system answers: one of SYSTEMS."""
     source: str = DEFAULT_SOURCE
@@ -108,9 +120,18 @@ class RunConfig:
     seed: int = 0
     fps: float | None = None
     """Sampling rate override; by default the method's per-domain rates."""
-    image_size: int = 512
-    """Longer side of the frames sent to the VLM, in pixels."""
+    frame_sampling: str = "rate"
+    """`rate` keeps frames at the true rate by timestamp; `stride` keeps every
+    int(fps_original / fps)-th original frame, as the published code did."""
+    image_size: int | None = 512
+    """Longer side of the decoded frames (what CLIP and the VLM see), in pixels; None (`full`
+    in YAML and on the command line): full resolution, as the published code sent them."""
+    image_format: str = "jpeg"
+    """How frames are encoded for the VLM: `jpeg` (at `jpeg_quality`) or `png` (lossless)."""
     jpeg_quality: int = 85
+    image_detail: str = "auto"
+    """The `detail` of each image part (`low`, `high`); `auto` sends none, which OpenAI treats
+    as auto. Providers other than OpenAI ignore it."""
     difference_threads: int = 8
     """Differencer calls in flight per sample."""
     sample_threads: int = 2
@@ -122,6 +143,8 @@ class RunConfig:
 
     def validate(self) -> RunConfig:
         """All cross-field checks; returns self so it can end a chain."""
+        if self.preset is not None and (not isinstance(self.preset, str) or self.preset not in PRESETS):
+            raise ConfigError(_preset_error(self.preset))
         if self.system not in SYSTEMS:
             raise ConfigError(f"system must be one of {', '.join(SYSTEMS)}, got {self.system!r}")
         if self.mode not in MODES:
@@ -137,7 +160,17 @@ class RunConfig:
             raise ConfigError(f"localization must be one of {', '.join(LOCALIZATION_MODES)}, got {self.localization!r}")
         if self.clip.resize_mode not in RESIZE_MODES:
             raise ConfigError(f"clip.resize_mode must be one of {', '.join(RESIZE_MODES)}")
-        for name in ("image_size", "difference_threads", "sample_threads"):
+        if self.image_size is not None and (not _is_int(self.image_size) or self.image_size < 1):
+            raise ConfigError(
+                f"image_size must be at least 1 (pixels) or '{FULL_RESOLUTION}' (full resolution), got {self.image_size!r}"
+            )
+        if self.image_format not in IMAGE_FORMATS:
+            raise ConfigError(f"image_format must be one of {', '.join(IMAGE_FORMATS)}, got {self.image_format!r}")
+        if self.image_detail not in IMAGE_DETAILS:
+            raise ConfigError(f"image_detail must be one of {', '.join(IMAGE_DETAILS)}, got {self.image_detail!r}")
+        if self.frame_sampling not in FRAME_SAMPLING:
+            raise ConfigError(f"frame_sampling must be one of {', '.join(FRAME_SAMPLING)}, got {self.frame_sampling!r}")
+        for name in ("difference_threads", "sample_threads"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name} must be at least 1, got {getattr(self, name)}")
         if not 1 <= self.jpeg_quality <= 100:
@@ -160,16 +193,51 @@ class RunConfig:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> RunConfig:
-        """A config from nested plain values (a YAML file, a saved config.json); unknown keys are errors."""
-        return merge(cls(), data)
+        """A config from nested plain values (a YAML file, a saved config.json); unknown keys
+        are errors. A `preset` key applies that preset under the other values."""
+        return merge(apply_preset(cls(), data.get("preset")), data)
+
+
+PRESETS: dict[str, dict[str, Any]] = {
+    "paper": {
+        "lms": {"all": {"model": DEFAULT_MODEL, "temperature": 1.0}},
+        "image_size": None,
+        "image_format": "png",
+        "image_detail": "high",
+        "fps": None,
+        "frame_sampling": "stride",
+        "clip": {"model": DEFAULT_CLIP_MODEL, "pretrained": DEFAULT_CLIP_PRETRAINED, "resize_mode": "shortest"},
+        "localization": "viterbi",
+    },
+}
+"""Named sets of defaults, applied above the built-in defaults and under a YAML file and flags.
+
+`paper`: the camera-ready paper's and the released code's settings: gpt-4o-2024-08-06 for
+every role at temperature 1; frames at full resolution sent losslessly (the released code
+encoded them as PNG) at `detail: high`; the method's per-domain rates taken by integer
+stride over the original frames; CLIP ViT-bigG-14 / laion2b_s39b_b160k with open_clip's
+centre crop; Viterbi localization. See docs/DEVIATIONS.md for what no option restores.
+"""
+
+
+def apply_preset(config: RunConfig, name: str | None) -> RunConfig:
+    """`config` with the named preset's values applied and `preset` recorded; None: unchanged."""
+    if name is None:
+        return config
+    if not isinstance(name, str) or name not in PRESETS:
+        raise ConfigError(_preset_error(name))
+    return merge(config, {**PRESETS[name], "preset": name})
 
 
 def merge(config: RunConfig, changes: Mapping[str, Any]) -> RunConfig:
-    """`config` with `changes` applied: nested `lms` (per role, or `all` for every role) and `clip`."""
+    """`config` with `changes` applied: nested `lms` (per role, or `all` for every role) and
+    `clip`; `image_size: full` means full resolution (None)."""
     changes = dict(changes)
     unknown = sorted(set(changes) - {f.name for f in dataclasses.fields(RunConfig)})
     if unknown:
         raise ConfigError(f"unknown config key {', '.join(unknown)}")
+    if changes.get("image_size") == FULL_RESOLUTION:
+        changes["image_size"] = None
     lms = dict(config.lms)
     for role, values in (changes.pop("lms", None) or {}).items():
         targets = ROLES if role == "all" else (role,)
@@ -200,6 +268,14 @@ def load_yaml(path: str | Path) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: expected a mapping of config keys")
     return data
+
+
+def _preset_error(name: object) -> str:
+    return f"preset must be one of {', '.join(PRESETS)}, got {name!r}"
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def _replace(record, values: Mapping[str, Any], where: str):

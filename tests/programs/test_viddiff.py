@@ -1,13 +1,19 @@
+import base64
 import copy
+import io
 
 import dspy
+import numpy as np
 import pytest
+from PIL import Image as PILImage
 
 from tests.conftest import TINY_CLIP
 from tests.lm.fake_engine import server_error
+from tests.lm.loopback_server import loopback_server
 from tests.lm.viddiff_roles import STAGE_NAMES, scripted_engine
 from viddiff.data import read_sample_frames
 from viddiff.programs import VidDiff, encode_frames
+from viddiff.programs.records import DifferencePrediction
 from viddiff.clip import ClipEmbedder
 from viddiff.config import ClipConfig
 from viddiff.retrieval import FrameLocalizer
@@ -169,3 +175,77 @@ def test_deep_copies_share_the_localizer_and_not_the_predictors():
 def test_open_set_needs_a_count(synth_bench):
     with pytest.raises(ValueError, match="n_differences"):
         _run(VidDiff(FrameLocalizer("uniform")), scripted_engine(), **_inputs(synth_bench[0]))
+
+
+@pytest.mark.parametrize(
+    "image_size, image_format, image_detail, mime",
+    [(None, "png", "high", "image/png"), (96, "jpeg", "low", "image/jpeg"), (96, "jpeg", "auto", "image/jpeg")],
+)
+def test_the_request_carries_the_chosen_detail_mime_type_and_size(synth_bench, image_size, image_format, image_detail, mime):
+    sample = synth_bench[0]
+    videos = tuple(read_sample_frames(sample, w) for w in (0, 1))  # full resolution, 160 x 120
+    program = VidDiff(
+        FrameLocalizer("uniform"), image_size=image_size, image_format=image_format, image_detail=image_detail, num_threads=1
+    )
+    with loopback_server(scripted_engine()) as server:
+        lm = dspy.LM("openai/test-model", api_base=server.api_base, api_key="sk-test", cache=False)
+        with dspy.context(lm=lm, adapter=dspy.ChatAdapter()):
+            result = program(differences=sample.candidates, **{**_inputs(sample), "videos": videos})
+        requests = [r for r in server.requests if r.image_parts]
+    assert len(requests) == len(sample.candidates) and all(p.error is None for p in result.predictions)
+    height, width = videos[0].images.shape[1:3]
+    expected_size = (width, height) if image_size is None else (96, 72)
+    for request in requests:
+        for part in request.image_parts:
+            image_url = part["image_url"]
+            assert image_url.get("detail") == (None if image_detail == "auto" else image_detail)
+            head, data = image_url["url"].split(",", 1)
+            assert head == f"data:{mime};base64"
+            decoded = PILImage.open(io.BytesIO(base64.b64decode(data)))
+            assert decoded.format == image_format.upper() and decoded.size == expected_size
+
+
+def test_png_frames_are_lossless_and_auto_detail_is_a_plain_image(synth_bench):
+    images = read_sample_frames(synth_bench[0], 0).images
+    (png,) = encode_frames(images, [3], size=None, quality=10, format="png", detail="high")
+    decoded = PILImage.open(io.BytesIO(base64.b64decode(png.url.split(",", 1)[1])))
+    assert (np.asarray(decoded.convert("RGB")) == images[3]).all()
+    assert png.format() == [{"type": "image_url", "image_url": {"url": png.url, "detail": "high"}}]
+    (jpeg,) = encode_frames(images, [3], size=64, quality=85)
+    assert type(jpeg) is dspy.Image and jpeg.format() == [{"type": "image_url", "image_url": {"url": jpeg.url}}]
+    with pytest.raises(ValueError, match="image format must be one of jpeg, png, got 'gif'"):
+        encode_frames(images, [3], size=None, quality=85, format="gif")
+
+
+def test_oracle_leaves_a_difference_without_key_points_unserved_and_unasked(synth_bench):
+    sample = synth_bench[0]
+    served, unserved, unlisted = list(sample.candidates)[:3]
+    differences = {k: sample.candidates[k] for k in (served, unserved, unlisted)}
+    # `served` has a key point in both videos; `unserved` only in video A; `unlisted` in neither.
+    key_points = ({served: [20], unserved: [20]}, {served: [20], unserved: None})
+    engine = scripted_engine()
+    result = _run(
+        VidDiff(FrameLocalizer("oracle")), engine, differences=differences, **{**_inputs(sample), "key_points": key_points}
+    )
+    (call,) = engine.calls
+    assert differences[served].description in call.last_user_text
+    by_key = {p.key: p for p in result.predictions}
+    assert by_key[served].answer in ("a", "b") and not by_key[served].unserved
+    for key in (unserved, unlisted):
+        assert by_key[key].unserved and by_key[key].answer is None and by_key[key].error is None
+    assert by_key[unserved].frames_a and not by_key[unserved].frames_b  # what could be placed is still recorded
+    assert DifferencePrediction.from_dict(by_key[unserved].to_dict()) == by_key[unserved]
+
+
+@pytest.mark.parametrize("index, which", [(4, 0), (2, 1)])  # a 30 fps video file; a 24 fps frame folder
+def test_stride_sampling_keeps_every_kth_original_frame(synth_bench, index, which):
+    sample = synth_bench[index]
+    fps = 8 if sample.domain == "fitness" else 5
+    ref = sample.videos[which]
+    stride = int(ref.fps_original / fps)  # the published int(fps_original / fps): 30 / 8 -> 3, 24 / 5 -> 4
+    frames = read_sample_frames(sample, which, sampling="stride")
+    assert frames.source_indices[0] == ref.frames_trim[0]
+    assert set(np.diff(frames.source_indices)) == {stride}
+    assert frames.fps == pytest.approx(ref.fps_original / stride)
+    by_rate = read_sample_frames(sample, which, sampling="rate")
+    assert by_rate.fps == fps and len(by_rate) < len(frames)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 from viddiff.data.frame_cache import FrameCache
 from viddiff.data.records import Sample
 from viddiff.data.video import Frames, read_frames, sampling_fps
@@ -20,6 +22,7 @@ _SOURCE_OF_DOMAIN = {
     "diving": "finediving",
 }
 _KNOWN_SOURCES = {*_SOURCE_OF_DOMAIN.values(), "synthetic"}
+SAMPLING_MODES = ("rate", "stride")
 
 
 def obtain_hint(source_dataset: str, domain: str, video_repo: str = DEFAULT_VIDEO_REPO) -> str:
@@ -55,17 +58,26 @@ def read_sample_frames(
     size: int | tuple[int, int] | None = None,
     cache: FrameCache | None = None,
     video_repo: str = DEFAULT_VIDEO_REPO,
+    sampling: str = "rate",
 ) -> Frames:
     """Frames of video `which` (0 = A, 1 = B) of a sample, sampled at its domain's rate.
 
     Args:
         fps: sampling rate override; by default the domain's rate from `fps_table`
             (`method` or `baseline`).
+        sampling: `rate` samples at exactly that rate, by timestamp (see `read_frames`);
+            `stride` keeps every k-th original frame from the trim start, k =
+            max(1, int(fps_original / rate)), as the published code did (a 30 fps clip at
+            8 frames/s gets k = 3, i.e. 10 frames/s). It samples at fps_original / k, which
+            on a constant-rate clip whose rate is the row's `fps_original` (the published
+            loader asserted this) keeps exactly those frames; anything else is an error.
 
     Raises:
         MissingVideoError: naming the sample, its source dataset and how to obtain the video.
         VideoError: the video exists but cannot be read as the row asks.
     """
+    if sampling not in SAMPLING_MODES:
+        raise ValueError(f"sampling must be one of {', '.join(SAMPLING_MODES)}, got {sampling!r}")
     ref = sample.videos[which]
     name = f"video {'AB'[which]} of sample {sample.sample_key}"
     if sample.video_root is None:
@@ -74,8 +86,14 @@ def read_sample_frames(
         )
     path = sample.video_path(which)
     rate = sampling_fps(sample.domain, table=fps_table, override=fps)
+    stride = None
+    if sampling == "stride":
+        if not ref.fps_original:
+            raise VideoError(path, f"{name}: stride sampling needs the row's fps_original; use rate sampling")
+        stride = max(1, int(ref.fps_original / rate))
+        rate = ref.fps_original / stride
     try:
-        return read_frames(
+        frames = read_frames(
             path, rate, trim=ref.frames_trim, size=size, fps_original=ref.fps_original, cache=cache
         )
     except MissingVideoError:
@@ -85,3 +103,10 @@ def read_sample_frames(
         ) from None
     except VideoError as e:
         raise VideoError(path, f"{name}: {e.reason}") from e
+    if stride is not None and np.any(np.diff(frames.source_indices) != stride):
+        raise VideoError(
+            path,
+            f"{name}: stride sampling kept frames that are not every {stride}th original frame; the video's "
+            f"frame rate is not a constant {ref.fps_original:g} (the row's fps_original); use rate sampling",
+        )
+    return frames

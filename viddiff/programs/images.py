@@ -1,23 +1,69 @@
-"""Frames as the images a VLM receives: JPEG data URIs at a chosen size."""
+"""Frames as the images a VLM receives: JPEG or PNG data URIs at a chosen size and detail."""
 
 from __future__ import annotations
 
 import base64
 import io
 from collections.abc import Sequence
+from typing import Any, Literal
 
 import dspy
 import numpy as np
 from PIL import Image
 
+IMAGE_FORMATS = {"jpeg": ("JPEG", "image/jpeg"), "png": ("PNG", "image/png")}
+"""Format name -> (PIL format, MIME type of the data URI)."""
+IMAGE_DETAILS = ("auto", "low", "high")
 
-def encode_frames(images: np.ndarray, indices: Sequence[int], *, size: int, quality: int) -> list[dspy.Image]:
-    """The frames at `indices` as JPEG data URIs, the longer side scaled down to at most `size`."""
+
+class DetailedImage(dspy.Image):
+    """A `dspy.Image` whose OpenAI-style part carries `detail`:
+    `{"type": "image_url", "image_url": {"url": ..., "detail": "high"}}`.
+
+    dspy 3.4.1's `Image` has no detail field (its `format()` writes the URL alone); a
+    `dspy.Type` subclass overriding `format()` is DSPy's documented way to shape a part. DSPy
+    keeps the key through its request conversion (lm15 `ImagePart.detail`) to OpenAI's chat
+    and responses APIs, and it is part of the message, hence of DSPy's cache key. Other
+    providers' dialects drop it.
+    """
+
+    detail: Literal["low", "high", "auto"]
+
+    def format(self) -> list[dict[str, Any]]:
+        return [{"type": "image_url", "image_url": {"url": self.url, "detail": self.detail}}]
+
+
+def encode_frames(
+    images: np.ndarray,
+    indices: Sequence[int],
+    *,
+    size: int | None,
+    quality: int,
+    format: str = "jpeg",
+    detail: str = "auto",
+) -> list[dspy.Image]:
+    """The frames at `indices` as data URIs for the VLM.
+
+    Args:
+        size: the longer side is scaled down to at most this many pixels; None keeps the
+            frames as decoded (full resolution when they were decoded at full size).
+        quality: JPEG quality (1-100); unused for PNG.
+        format: `jpeg` or `png` (lossless).
+        detail: OpenAI's image detail, `low` or `high`; `auto` sends no detail key (the API
+            then uses auto), so the request is a plain `dspy.Image`.
+    """
+    if format not in IMAGE_FORMATS:
+        raise ValueError(f"image format must be one of {', '.join(IMAGE_FORMATS)}, got {format!r}")
+    if detail not in IMAGE_DETAILS:
+        raise ValueError(f"image detail must be one of {', '.join(IMAGE_DETAILS)}, got {detail!r}")
+    pil_format, mime = IMAGE_FORMATS[format]
     encoded = []
     for index in indices:
         image = Image.fromarray(images[index])
-        image.thumbnail((size, size), Image.Resampling.LANCZOS)
+        if size is not None:
+            image.thumbnail((size, size), Image.Resampling.LANCZOS)
         buffer = io.BytesIO()
-        image.save(buffer, format="JPEG", quality=quality)
-        encoded.append(dspy.Image(f"data:image/jpeg;base64,{base64.b64encode(buffer.getvalue()).decode('ascii')}"))
+        image.save(buffer, format=pil_format, **({"quality": quality} if pil_format == "JPEG" else {}))
+        uri = f"data:{mime};base64,{base64.b64encode(buffer.getvalue()).decode('ascii')}"
+        encoded.append(dspy.Image(uri) if detail == "auto" else DetailedImage(uri, detail=detail))
     return encoded

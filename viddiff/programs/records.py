@@ -14,7 +14,8 @@ class DifferencePrediction:
     description: str
     num_frames: str
     answer: str | None
-    """'a', 'b' or (three-way) 'c'; None when the difference could not be decided."""
+    """'a', 'b' or (three-way) 'c'; None when the difference could not be decided (see
+    `error`) or was not asked (`unserved`)."""
     rationale: str = ""
     frames_a: tuple[int, ...] = ()
     frames_b: tuple[int, ...] = ()
@@ -23,6 +24,10 @@ class DifferencePrediction:
     times_b: tuple[float, ...] = ()
     """Timestamps (seconds) of those frames."""
     error: str | None = None
+    unserved: bool = False
+    """The localization mode could not place this difference in one of the videos (oracle: no
+    annotated key point), so it was not asked: no answer and no error; scoring leaves it out
+    of n and counts it apart."""
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -40,7 +40,8 @@ class VidDiff(dspy.Module):
         chain_of_thought: the differencer reasons step by step first (dspy.ChainOfThought).
         frames: frames per video for every difference: 'auto' (each difference's own
             `num_frames`), '1' or '3'.
-        image_size, jpeg_quality: how frames are encoded for the VLM.
+        image_size, image_format, jpeg_quality, image_detail: how frames are encoded for
+            the VLM (see `encode_frames`); image_size None keeps them as decoded.
         num_threads: differencer calls run concurrently.
 
     Example:
@@ -57,8 +58,10 @@ class VidDiff(dspy.Module):
         three_way: bool = False,
         chain_of_thought: bool = False,
         frames: str = "auto",
-        image_size: int = 512,
+        image_size: int | None = 512,
+        image_format: str = "jpeg",
         jpeg_quality: int = 85,
+        image_detail: str = "auto",
         num_threads: int = 8,
     ):
         super().__init__()
@@ -72,7 +75,9 @@ class VidDiff(dspy.Module):
         self.localizer = localizer
         self.lms = dict(lms or {})
         self.image_size = image_size
+        self.image_format = image_format
         self.jpeg_quality = jpeg_quality
+        self.image_detail = image_detail
         self.num_threads = num_threads
 
     def forward(
@@ -120,11 +125,21 @@ class VidDiff(dspy.Module):
         placed: tuple[Localization, Localization],
         seed: int,
     ) -> list[DifferencePrediction]:
-        def decide(key: str) -> dspy.Prediction:
+        def decide(key: str) -> dspy.Prediction | None:
             chosen = [placed[w].frames.get(key) for w in (0, 1)]
-            if not chosen[0] or not chosen[1]:
-                raise LookupError(f"no frames for this difference in {placed[0].mode} mode (no annotated key point)")
-            images = [encode_frames(videos[w].images, chosen[w], size=self.image_size, quality=self.jpeg_quality) for w in (0, 1)]
+            if any(key in placed[w].unserved or not chosen[w] for w in (0, 1)):
+                return None  # unserved: the mode cannot place it (oracle: no annotated key point)
+            images = [
+                encode_frames(
+                    videos[w].images,
+                    chosen[w],
+                    size=self.image_size,
+                    quality=self.jpeg_quality,
+                    format=self.image_format,
+                    detail=self.image_detail,
+                )
+                for w in (0, 1)
+            ]
             with self._role("differencer"):
                 return self.differencer(
                     action_description,
@@ -168,8 +183,9 @@ def _seconds_between(timestamps: np.ndarray, chosen: Sequence[int]) -> float:
 
 
 def _prediction(
-    difference: Difference, result: dspy.Prediction | Exception, chosen: list[list[int]], videos: tuple[Frames, Frames]
+    difference: Difference, result: dspy.Prediction | Exception | None, chosen: list[list[int]], videos: tuple[Frames, Frames]
 ) -> DifferencePrediction:
+    """`result`: the differencer's answer, its failure, or None when the difference was unserved."""
     common = dict(
         key=difference.key,
         name=difference.name,
@@ -180,6 +196,8 @@ def _prediction(
         times_a=tuple(round(float(videos[0].timestamps[i]), 3) for i in chosen[0]),
         times_b=tuple(round(float(videos[1].timestamps[i]), 3) for i in chosen[1]),
     )
+    if result is None:
+        return DifferencePrediction(**common, answer=None, unserved=True)
     if isinstance(result, Exception):
         return DifferencePrediction(**common, answer=None, error=f"{type(result).__name__}: {result}")
     return DifferencePrediction(**common, answer=result.answer, rationale=result.rationale)
