@@ -126,7 +126,7 @@ def usage_cost(usage: Mapping[str, Mapping[str, Any]]) -> float | None:
     return round(total, 6)
 
 
-def total_cost(records: Iterable[Mapping[str, Any]]) -> float | None:
-    """Summed `cost_usd` of run records; None when any record's LM price is unknown."""
-    costs = [r.get("cost_usd") for r in records if "cost_usd" in r]
+def total_cost(costs: Iterable[float | None]) -> float | None:
+    """Summed costs (e.g. the `cost_usd` of run records); None when any is unknown."""
+    costs = list(costs)
     return None if any(c is None for c in costs) else round(sum(costs), 6)

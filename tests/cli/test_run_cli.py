@@ -65,9 +65,12 @@ def test_closed_run_over_http(synth_dir, server, tmp_path, monkeypatch, capsys):
         labelled = {k for k, v in json.loads(row["differences_gt"]).items() if v is not None}
         assert set(predicted) == labelled
         assert all(p["prediction"] in ("a", "b") for p in predicted.values())
-    config = json.loads((out / "config.json").read_text())
-    assert config["config"]["mode"] == "closed" and config["provenance"]["git"]["commit"]
-    assert config["config"]["lms"]["differencer"] == {
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["schema_version"] == 2 and manifest["system"] == "viddiff"
+    assert manifest["config"]["mode"] == "closed" and manifest["provenance"]["git"]["commit"]
+    assert manifest["sampling_rates"] == {"ballsports": 5.0, "fitness": 8.0}
+    assert manifest["samples"] == 6 and manifest["held_out"] == []
+    assert manifest["config"]["lms"]["differencer"] == {
         "model": "openai/test-model", "api_base": server.api_base, "api_key_env": "VIDDIFF_TEST_KEY",
         "temperature": 1.0, "max_tokens": None, "num_retries": 3, "cache": True,
     }
@@ -113,6 +116,11 @@ def test_a_missing_video_is_a_sample_error_and_the_run_goes_on(synth_dir, server
     assert failed["status"] == "error" and "video B of sample" in failed["error"] and "not found (source synthetic)" in failed["error"]
     assert all(r["status"] == "ok" for key, r in records.items() if key != rows[2]["sample_key"])
     assert json.loads((out / "predictions.json").read_text())[2] == {}
+    outcomes = [json.loads(line) for line in (out / "outcomes.jsonl").read_text().splitlines()]
+    failed_outcomes = [o for o in outcomes if o["sample_key"] == rows[2]["sample_key"]]
+    assert failed_outcomes and all(o["error"] == failed["error"] and not o["correct"] for o in failed_outcomes)
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["overall"]["missing"] == sum(o["label"] != "c" for o in failed_outcomes)
 
 
 def test_existing_run_is_not_overwritten_and_resume_checks_the_config(synth_dir, server, tmp_path, monkeypatch, capsys):
@@ -193,4 +201,7 @@ def test_resume_needs_only_the_run_directory(synth_dir, server, tmp_path, monkey
     assert main(["run", "--out", str(out), "--resume", "--limit", "4"]) == 0
     records = _records(out)
     assert len(records) == 4 and len({r["sample_key"] for r in records}) == 4
+    assert json.loads((out / "metrics.json").read_text())["samples"]["scored"] == 4
+    assert json.loads((out / "manifest.json").read_text())["config"]["limit"] == 4  # a plain resume now covers all 4
+    assert main(["run", "--out", str(out), "--resume"]) == 0
     assert json.loads((out / "metrics.json").read_text())["samples"]["scored"] == 4

@@ -29,7 +29,7 @@ from viddiff.retrieval import FrameLocalizer
 @pytest.fixture(scope="module")
 def synth_dir(tmp_path_factory):
     out = tmp_path_factory.mktemp("compile") / "synth"
-    generate_benchmark(out, pairs=9, seed=41, progress=False)
+    generate_benchmark(out, pairs=12, seed=41, progress=False)
     return out
 
 
@@ -40,7 +40,7 @@ def _lm_args(server, tmp_path):
 def _compile(synth_dir, server, tmp_path, optimizer, *extra):
     out = tmp_path / f"{optimizer}.json"
     args = ["compile", str(synth_dir), "--mode", "closed", "--optimizer", optimizer, "--out", str(out),
-            "--held-out-fraction", "0.67", "--trials", "2", "--candidates", "2", *_lm_args(server, tmp_path), *extra]
+            "--held-out-fraction", "0.75", "--trials", "2", "--candidates", "2", *_lm_args(server, tmp_path), *extra]
     assert main(args) == 0
     return out
 
@@ -57,7 +57,9 @@ def test_compile_save_reload_run_without_the_slice(synth_dir, tmp_path, optimize
         assert SECRET not in program_path.read_text()  # the key reaches the server, never the saved program
         compile_requests = server.completion_requests()
         printed = capsys.readouterr().out
-        assert "validation accuracy:" in printed and "before" in printed and "after" in printed
+        assert "held-out slice: 3 samples to learn from, 3 to select on, 3 untouched" in printed
+        assert "accuracy on the validation part (candidates were selected on it):" in printed
+        assert "accuracy on the test part (never seen while compiling):" in printed and "(3 samples)" in printed
 
         # Images stay bounded (at most 3 + 3 frames, plus one demo's) and never enter text prompts.
         assert max(len(r.image_urls) for r in compile_requests) <= 6 * 2
@@ -67,21 +69,34 @@ def test_compile_save_reload_run_without_the_slice(synth_dir, tmp_path, optimize
         assert metadata["variant"] == {"mode": "closed", "three_way": False, "chain_of_thought": False}
         assert metadata["dspy_version"] == dspy.__version__
         assert metadata["optimizer"]["optimizer"] == optimizer and metadata["optimizer"]["stages"] == ["differencer"]
-        held_out = set(metadata["held_out"]["train"]) | set(metadata["held_out"]["validation"])
-        assert len(held_out) == 6  # 2 of each action's 3 samples
+        parts = {part: set(metadata["held_out"][part]) for part in ("train", "validation", "test")}
+        assert [len(p) for p in parts.values()] == [3, 3, 3]  # one of each action's 4 samples in each part
+        assert not parts["test"] & (parts["train"] | parts["validation"]) and not parts["train"] & parts["validation"]
+        held_out = set().union(*parts.values())
         assert metadata["lms"]["differencer"]["api_base"] == server.api_base
-        assert set(metadata["scores"]) == {"metric", "before", "after", "validation_samples"}
+        assert metadata["scores"]["metric"] == "accuracy"
+        assert [(p["part"], p["samples"]) for p in metadata["scores"]["parts"]] == [("validation", 3), ("test", 3)]
 
         run_dir = tmp_path / "run"
         assert main(["run", str(synth_dir), "--out", str(run_dir), "--program", str(program_path), *_lm_args(server, tmp_path), "--api-key-env", "VIDDIFF_TEST_KEY"]) == 0
     records = [json.loads(line) for line in (run_dir / "records.jsonl").read_text().splitlines()]
     assert len(records) == 3 and not {r["sample_key"] for r in records} & held_out
     metrics = json.loads((run_dir / "metrics.json").read_text())
-    assert metrics["samples"]["excluded"] == 6 and metrics["samples"]["scored"] == 3
+    assert metrics["samples"]["excluded"] == 9 and metrics["samples"]["scored"] == 3
+    assert sorted(json.loads((run_dir / "manifest.json").read_text())["held_out"]) == sorted(held_out)
     assert str(program_path) in metrics["samples"]["excluded_because"]
     predictions = json.loads((run_dir / "predictions.json").read_text())
     rows = [json.loads(line) for line in (synth_dir / "dataset.jsonl").read_text().splitlines()]
-    assert all(predictions[i] == {} for i, row in enumerate(rows) if row["sample_key"] in held_out)
+    assert all(predictions[i] is None for i, row in enumerate(rows) if row["sample_key"] in held_out)
+
+    # Scoring any predictions of the compiled program leaves its slice out: beside the run's
+    # manifest, or given the program.
+    every_row = [{k: "a" for k, v in json.loads(row["differences_gt"]).items() if v} for row in rows]
+    for path, extra in ((run_dir / "all.json", []), (tmp_path / "all.json", ["--program", str(program_path)])):
+        path.write_text(json.dumps(every_row))
+        assert main(["eval", str(path), "--dataset", str(synth_dir), "--mode", "closed", *extra]) == 0
+        scored = json.loads((path.parent / "all-eval" / "metrics.json").read_text())["samples"]
+        assert (scored["excluded"], scored["scored"]) == (9, 3)
 
 
 def test_only_the_chosen_stages_change(synth_dir, tmp_path):
@@ -175,5 +190,5 @@ def test_variants_run_side_by_side(synth_dir, tmp_path):
     assert cot_calls, "chain of thought asks for reasoning before the answer"
     one_frame = [json.loads(line) for line in (tmp_path / "one-frame" / "records.jsonl").read_text().splitlines()]
     assert all(len(p["frames_a"]) == 1 and len(p["frames_b"]) == 1 for r in one_frame for p in r["predictions"])
-    config = json.loads((tmp_path / "three-way" / "config.json").read_text())["config"]
+    config = json.loads((tmp_path / "three-way" / "manifest.json").read_text())["config"]
     assert config["three_way"] is True

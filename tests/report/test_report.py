@@ -1,6 +1,5 @@
 import argparse
 import base64
-import dataclasses
 import io
 import json
 import re
@@ -14,7 +13,7 @@ from viddiff.cli import report as report_cli
 from viddiff.report import ReportError, render_report
 from viddiff.report.html import render_html
 from viddiff.report.tables import ERRORS_SHOWN, natural_key
-from viddiff.run_dir import RunDirectoryError, load_scored_run
+from viddiff.run_log import RunLog, RunLogError, SampleRecord, load_scored_run
 
 DATA_URI = re.compile(r'<img src="data:image/png;base64,([A-Za-z0-9+/=]+)" alt="([^"]*)">')
 
@@ -66,7 +65,8 @@ def test_header_names_the_run(make_run):
         "viterbi",
         "0123456789abcdef (dirty)",
         "2025-01-02T03:04:05",
-        "4 scored, 2 with errors, 0 excluded",
+        "4 scored, 2 with errors, 0 excluded (held out), 0 not run",
+        "accuracy (closed set): 72.7% of 22 differences, 0 missing (100.0% answered)",
     ):
         assert text in html
 
@@ -111,7 +111,7 @@ def test_differences_sorted_by_action_then_key(make_run):
 def test_usage_and_cost(make_run):
     html = render_report(make_run())[0].read_text()
     assert "run: openai/gpt-4o-2024-08-06" in html and ">3150</td>" in html  # 3 records x 1050 tokens
-    assert "$0.04" in html and "unknown" in html  # run cost; the scoring's cost is unknown
+    assert "$0.04" in html and "scoring" not in html  # the run's cost, not repeated as the scoring's
 
 
 def test_markdown_summary(make_run):
@@ -122,7 +122,7 @@ def test_markdown_summary(make_run):
         in markdown
     )
     assert "| VidDiff (published) | 62.7 | 56.2 | 50.0 | 56.3 |" in markdown
-    assert "| synth_jumping_jack | 90.0\\* | 10 | 9 | 0.011 |" in markdown
+    assert "| synth_jumping_jack | 90.0\\* | 10 | 9 | 0 | 100.0 | 0.011 |" in markdown
     assert "- samples that failed: 1" in markdown and "- differences left undecided by an error: 1" in markdown
     assert "run cost: $0.04" in markdown
 
@@ -146,42 +146,39 @@ def test_open_mode_shows_recall_and_matches(make_run):
 
 def test_errors_are_capped(make_run):
     run = make_run()
-    record = json.loads((run / "records.jsonl").read_text().splitlines()[-1])
-    failures = [
-        {**record, "sample_key": f"failed_{i}", "row_index": None, "status": "error", "error": f"boom {i}"}
-        for i in range(ERRORS_SHOWN + 7)
-    ]
-    with open(run / "records.jsonl", "a") as f:
-        f.writelines(json.dumps(r) + "\n" for r in failures)
+    log = RunLog(run)
+    for i in range(ERRORS_SHOWN + 7):
+        log.append(SampleRecord(sample_key=f"failed_{i}", row_index=None, status="error", error=f"boom {i}"))
     html = render_report(run)[0].read_text()
     assert f"Samples that failed ({ERRORS_SHOWN + 8})" in html and "… and 8 more." in html
 
 
 def test_missing_run_directory(tmp_path):
-    with pytest.raises(RunDirectoryError, match="no such run directory"):
+    with pytest.raises(RunLogError, match="no such run directory"):
         render_report(tmp_path / "nothing")
 
 
 def test_unscored_run(make_run):
     run = make_run()
     (run / "metrics.json").unlink()
-    with pytest.raises(RunDirectoryError) as error:
+    with pytest.raises(RunLogError) as error:
         render_report(run)
-    assert "is not scored (no metrics.json); finish the run with `viddiff run --out" in str(error.value) and "\n" not in str(error.value)
-    assert "/predictions.json --dataset" in str(error.value)
+    assert "is not scored; finish and score it with `viddiff run --out" in str(error.value) and "\n" not in str(error.value)
+    assert f"`viddiff eval --run {run}`" in str(error.value)
 
 
 @pytest.mark.parametrize(
     ("file", "text", "message"),
     [
-        ("metrics.json", '{"schema_version": 2}', "schema_version 2 is not supported"),
-        ("config.json", "{oops", "not valid JSON"),
+        ("metrics.json", '{"schema_version": 1}', "not metrics of this viddiff's schema 2"),
+        ("manifest.json", '{"schema_version": 1}', "schema_version 1 is not supported"),
+        ("manifest.json", "{oops", "not valid JSON"),
     ],
 )
 def test_unreadable_run_files(make_run, file, text, message):
     run = make_run()
     (run / file).write_text(text)
-    with pytest.raises(RunDirectoryError, match=message):
+    with pytest.raises(RunLogError, match=message):
         render_report(run)
 
 
@@ -193,7 +190,7 @@ def test_negative_samples(make_run):
 def test_page_renders_with_empty_metrics(make_run):
     run = load_scored_run(make_run())
     empty = {**run.metrics, "splits": {}, "actions": {}, "domains": {}, "differences": {}, "avg": None}
-    html = render_html(dataclasses.replace(run, metrics=empty), None, [])
+    html = render_html(run.model_copy(update={"metrics": empty}), None, [])
     assert "No action has a score." in html and ">–</td>" in html
 
 
@@ -206,3 +203,37 @@ def test_cli_writes_both_files_to_out(make_run, tmp_path, capsys):
     assert (out / "report.html").exists() and (out / "report.md").exists()
     assert len(_images((out / "report.html").read_text())["frames judged"]) == 1
     assert str(out / "report.html") in capsys.readouterr().out
+
+
+def test_avg_is_left_empty_unless_every_split_was_scored(make_run):
+    run = make_run()
+    metrics = json.loads((run / "metrics.json").read_text())
+    del metrics["splits"]["hard"]
+    metrics.update(avg=None, mean_of_scored_splits={"score": 0.7625, "splits": ["easy", "medium"]})
+    (run / "metrics.json").write_text(json.dumps(metrics))
+    html, markdown = (path.read_text() for path in render_report(run, samples=0))
+    assert "| **this run (openai/gpt-4o-2024-08-06)** | **62.5 (n=8)** | **90.0\\* (n=10)** | **–** | **–** |" in markdown
+    assert "Mean of scored splits (easy, medium): 76.2 (not comparable to the published Avg)" in html
+
+
+def test_open_recall_has_no_significance_mark(make_run):
+    html = render_report(make_run("open"), samples=0)[0].read_text()
+    assert "*" not in html[html.index('id="splits"') : html.index('id="domains"')].replace("*/", "")
+    assert "Recall has no chance level: no test against 50%." in html and "one-sided binomial" not in html
+
+
+def test_c_labelled_differences_are_not_marked_as_disagreeing(make_run):
+    html = render_report(make_run(), samples=3)[0].read_text()
+    kick = html[html.index("synth_kick_0002 (synth_kick, hard)") :]
+    # Key 0 of the kick sample is labelled c: shown, never marked as disagreeing.
+    assert re.search(r'<td class="num">0</td><td class="text">[^<]*</td><td class="text">a</td><td class="text">c</td><td class="text">not scored \(label c\)</td>', kick)
+
+
+def test_localization_error_is_summarised_per_video(make_run):
+    run = make_run()
+    record = load_scored_run(run).records[0]
+    RunLog(run).append(record.model_copy(update={"localization_errors": {"0": [0.25, None], "1": [0.75, 1.5]}}))
+    html = render_report(run, samples=0)[0].read_text()
+    section = html[html.index('id="localization"') : html.index('id="errors"')]
+    assert re.search(r">A</td><td class=\"num\">2</td><td class=\"num\">0.50</td><td class=\"num\">0.50</td><td class=\"num\">50.0</td><td class=\"num\">100.0</td>", section)
+    assert re.search(r">B</td><td class=\"num\">1</td><td class=\"num\">1.50</td>", section)

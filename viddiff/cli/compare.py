@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import sys
 from pathlib import Path
 
 from viddiff.errors import ViddiffError
@@ -15,12 +14,15 @@ from viddiff.evaluation import RunComparison, compare_runs
 def add_parser(commands) -> None:
     parser = commands.add_parser(
         "compare",
-        help="compare scored runs difference by difference (exact McNemar test, bootstrap score gap)",
+        help="compare scored runs on the same samples (sample-level permutation test, bootstrap score gap)",
         description=(
             "Compare scored runs of one mode on one benchmark, pairing the differences both runs scored "
-            "(same sample, same difference). Prints both scores per split and action, the paired counts, "
-            "the exact McNemar p-value, the score gap A-B with a bootstrap interval that resamples whole "
-            "samples, a verdict at the 5% level, and how the runs' configs and compiled instructions differ. "
+            "(same sample, same difference) from their outcomes. Prints both scores per split and action, "
+            "the paired counts, the score gap A-B with a bootstrap interval that resamples whole samples, "
+            "and a verdict at the 5% level from a sample-level test: an exact sign-flip permutation test "
+            "over the per-sample gaps, since the differences of one sample share videos and answers "
+            "(McNemar's test on single differences is shown for reference only). Then how the runs' "
+            "configs and compiled instructions differ. "
             "With more than two runs, each is compared with the first."
         ),
         epilog=(
@@ -43,9 +45,6 @@ def run(args: argparse.Namespace) -> int:
     if args.bootstrap < 1:
         raise ViddiffError(f"--bootstrap must be at least 1, got {args.bootstrap}")
     comparisons = [compare_runs(args.run_a, other, samples=args.bootstrap, seed=args.seed) for other in args.others]
-    for comparison in comparisons:
-        for warning in comparison.outcomes.warnings:
-            print(f"warning: {warning}", file=sys.stderr)
     print("\n\n".join(format_comparison(c) for c in comparisons))
     if len(comparisons) > 1:
         print(f"\nnote: {len(comparisons)} comparisons with {args.run_a}; the p-values are not adjusted for multiple comparisons")
@@ -85,7 +84,8 @@ def format_comparison(comparison: RunComparison) -> str:
         f"{'A right, B wrong':<20} {stats.a_only:>6}",
         f"{'A wrong, B right':<20} {stats.b_only:>6}",
         f"{'both wrong':<20} {stats.neither:>6}",
-        f"{'McNemar exact p':<20} {stats.p_value:>6.3g}",
+        f"samples where A did better: {stats.samples_a_better}, B did better: {stats.samples_b_better}, tied: {stats.samples_tied}",
+        f"sample-level permutation test p = {stats.p_value:.3g}   (McNemar on single differences, for reference only: p = {stats.p_mcnemar_differences:.3g})",
         f"{metric} gap A-B: {_points(stats.gap)} points, {interval} "
         f"(cluster bootstrap over {stats.clusters} samples, {stats.resamples} resamples, seed {stats.seed})",
         f"verdict: {comparison.verdict}",

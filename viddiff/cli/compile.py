@@ -3,28 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import os
 
-import dspy
-
-from viddiff.cli.options import add_mode_option, add_program_options, api_keys_for, build_config
+from viddiff.cli.options import add_mode_option, add_program_options, build_config
 from viddiff.data.benchmark import DEFAULT_SOURCE
-from viddiff.data.frame_cache import FrameCache
 from viddiff.data.records import SPLITS
 from viddiff.errors import ViddiffError
-from viddiff.lms import build_lm
-from viddiff.optimize import (
-    OPTIMIZERS,
-    STAGES,
-    CompileSettings,
-    OpenRecallMetric,
-    closed_metric,
-    compile_program,
-    sample_examples,
-    save_compiled,
-    select_held_out,
-    validation_score,
-)
-from viddiff.runner import build_program, roles_needed, selected_samples
+from viddiff.optimize.compile import OPTIMIZERS, STAGES, CompileSettings, compile_task
+from viddiff.task import Task
 
 
 def add_parser(commands) -> None:
@@ -55,9 +41,10 @@ def add_parser(commands) -> None:
     parser.add_argument("--optimizer", choices=OPTIMIZERS, required=True)
     parser.add_argument("--stages", choices=list(STAGES), action="append", help="stages to optimize (repeatable; default: differencer)")
     parser.add_argument("--out", metavar="PROGRAM.json", required=True, help="where to save the compiled program")
-    parser.add_argument("--held-out-fraction", type=float, help="share of each action's samples in the slice (default: 0.2)")
+    parser.add_argument("--held-out-fraction", type=float, help="share of each action's samples in the slice, at least 3 (default: 0.2)")
     parser.add_argument("--held-out-size", type=int, help="samples per action in the slice (instead of a fraction)")
-    parser.add_argument("--validation-fraction", type=float, default=1 / 3, help="share of the slice kept to validate (default: 1/3)")
+    parser.add_argument("--validation-fraction", type=float, default=1 / 3, help="share of the slice the optimizer selects candidates on (default: 1/3)")
+    parser.add_argument("--test-fraction", type=float, default=1 / 3, help="share of the slice never seen while compiling: the honest before/after (default: 1/3)")
     parser.add_argument("--max-demos", type=int, default=1, help="fewshot: bootstrapped demos per predictor (default: 1)")
     parser.add_argument("--candidates", type=int, default=3, help="instructions: candidates per predictor (default: 3)")
     parser.add_argument("--trials", type=int, default=6, help="instructions: combinations tried (default: 6)")
@@ -83,37 +70,21 @@ def run(args: argparse.Namespace) -> int:
         candidates=args.candidates,
         trials=args.trials,
         seed=config.seed,
+        held_out_fraction=None if args.held_out_size else args.held_out_fraction or 0.2,
+        held_out_size=args.held_out_size,
+        validation_fraction=args.validation_fraction,
+        test_fraction=args.test_fraction,
     ).validate()
-    roles = roles_needed(config)
-    api_keys = api_keys_for(config, tuple(dict.fromkeys((*roles, "proposer"))))
-    fraction = args.held_out_fraction if args.held_out_fraction is not None or args.held_out_size else 0.2
-    samples = selected_samples(config).samples
-    held_out = select_held_out(
-        samples, source=config.source, seed=config.seed, fraction=fraction if args.held_out_size is None else None,
-        size=args.held_out_size, validation_fraction=args.validation_fraction,
-    )
-    print(f"held-out slice: {len(held_out.train)} samples to compile on, {len(held_out.validation)} to validate")
-    frame_cache = FrameCache(config.cache_path / "frames")
-    by_key = {s.sample_key: s for s in samples}
-    trainset = sample_examples([by_key[k] for k in held_out.train], config, frame_cache)
-    valset = sample_examples([by_key[k] for k in held_out.validation], config, frame_cache)
-    if not trainset or not valset:
-        raise ViddiffError("the held-out slice has no sample with an a/b label to compile or validate on; take a larger slice")
-
-    program = build_program(config, {role: api_keys[role] for role in roles if role != "matcher"})
-    metric = closed_metric if config.mode == "closed" else OpenRecallMetric(build_lm(config.lms["matcher"], api_keys["matcher"]))
-    with dspy.context(adapter=dspy.ChatAdapter(), disable_history=True):
-        before = validation_score(program, valset, metric)
-        compiled = compile_program(
-            program, settings, trainset=trainset, valset=valset, metric=metric,
-            prompt_lm=build_lm(config.lms["proposer"], api_keys["proposer"]),
-            task_lm=program.lms["differencer"],
-        )
-        after = validation_score(compiled, valset, metric)
-    scores = {"metric": "accuracy" if config.mode == "closed" else "recall", "before": before, "after": after, "validation_samples": len(valset)}
-    path = save_compiled(compiled, args.out, config=config, settings=settings, held_out=held_out, scores=scores)
-    print(f"validation {scores['metric']}: {_percent(before)} before, {_percent(after)} after ({len(valset)} samples)")
-    print(f"saved {path}; run it with `viddiff run ... --program {path}` (its slice is left out of the scores)")
+    task = Task.from_config(config)
+    result = compile_task(task, settings, task.api_keys(os.environ), args.out)
+    held_out = result.held_out
+    print(f"held-out slice: {len(held_out.train)} samples to learn from, {len(held_out.validation)} to select on, {len(held_out.test)} untouched")
+    for score in result.scores:
+        where = "validation part (candidates were selected on it)" if score.part == "validation" else "test part (never seen while compiling)"
+        print(f"{result.metric} on the {where}: {_percent(score.before)} before, {_percent(score.after)} after ({score.samples} samples)")
+    if not any(score.part == "test" for score in result.scores):
+        print("no untouched test part (too few samples per action): the validation figure above is optimistic")
+    print(f"saved {result.path}; run it with `viddiff run ... --program {result.path}` (its slice is left out of the scores)")
     return 0
 
 

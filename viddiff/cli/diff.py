@@ -4,18 +4,23 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 from pathlib import Path
 
 import dspy
 
-from viddiff.cli.options import add_program_options, api_keys_for, build_config
+from viddiff.cli.options import add_program_options, build_config
 from viddiff.contact_sheet import contact_sheet
 from viddiff.data.frame_cache import FrameCache
 from viddiff.data.records import Difference
 from viddiff.data.video import read_frames
+from viddiff.errors import ViddiffError
 from viddiff.lms import redact
-from viddiff.run_dir import new_run_path
-from viddiff.runner import build_program, roles_needed, usage_tokens
+from viddiff.retrieval.modes import LOCALIZATION_MODES
+from viddiff.run_log import new_run_path
+from viddiff.runner import usage_tokens
+from viddiff.systems import system_for
+from viddiff.task import keys_for, lms_for, program_for
 
 DEFAULT_FPS = 5.0
 
@@ -51,7 +56,9 @@ def add_parser(commands) -> None:
 
 def run(args: argparse.Namespace) -> int:
     config = build_config(args, mode="closed" if args.difference else "open", fps=args.fps or DEFAULT_FPS)
-    api_keys = api_keys_for(config, roles_needed(config, scoring=False))
+    if LOCALIZATION_MODES[config.localization].needs_key_points:
+        raise ViddiffError(f"--localization {config.localization} needs annotated key points, which only benchmark samples have; use viterbi, uniform or random")
+    api_keys = keys_for(config, system_for(config.system).roles(config, scoring=False), os.environ)
     cache = FrameCache(config.cache_path / "frames")
     videos = tuple(
         read_frames(path, config.fps, size=config.image_size, fps_original=args.fps_original, cache=cache)
@@ -61,7 +68,7 @@ def run(args: argparse.Namespace) -> int:
     if args.difference:
         # Given statements are judged on 3 frames per video unless --frames says otherwise.
         task = {"differences": {str(i): Difference(str(i), text, text, text, "gt_1") for i, text in enumerate(args.difference)}}
-    program = build_program(config, api_keys)
+    program = program_for(config, lms_for(config, api_keys))
     with dspy.context(adapter=dspy.ChatAdapter(), track_usage=True, disable_history=True):
         result = program(videos=videos, action_description=args.action, seed=config.seed, **task)
 

@@ -1,45 +1,58 @@
-"""`viddiff eval`: score predictions in the benchmark's own format, from any system."""
+"""`viddiff eval`: score predictions in the benchmark's own format from any system, or rescore a run."""
 
 from __future__ import annotations
 
 import argparse
+import os
+import sys
 from pathlib import Path
 
-import dspy
-
-from viddiff.cli.options import api_keys_for, build_config
+from viddiff.cli.options import build_config
 from viddiff.config import MODES
-from viddiff.data.benchmark import DEFAULT_SOURCE, load_benchmark
+from viddiff.data.benchmark import DEFAULT_SOURCE
 from viddiff.data.records import SPLITS
-from viddiff.evaluation import format_summary, load_predictions, score_closed, score_open, write_evaluation
-from viddiff.lms import build_lm
-from viddiff.programs.matcher import RecallMatcher
+from viddiff.errors import ViddiffError
+from viddiff.evaluation.predictions import SampleAnswers, load_predictions
+from viddiff.evaluation.scoring import Selection, format_summary, metrics, score_samples, write_scores
+from viddiff.run_log import MANIFEST_FILE, METRICS_FILE, OUTCOMES_FILE, RunLog
+from viddiff.runner import score_task
+from viddiff.task import Task
+
+NO_ROW_PREDICTION = "no prediction for this benchmark row"
 
 
 def add_parser(commands) -> None:
     parser = commands.add_parser(
         "eval",
-        help="score predictions in the benchmark's format (closed accuracy or open recall@N_diff)",
+        help="score predictions in the benchmark's format (closed accuracy or open recall@N_diff), or rescore a run",
         description=(
             "Score predictions of any system against VidDiffBench labels. PREDICTIONS is a JSON list "
             "aligned with the dataset rows; each element maps a difference key to "
-            '{"description": ..., "prediction": "a"|"b"} (closed set: "a" or "b" alone also works). '
-            "Closed: accuracy over a/b-labelled differences. Open: recall@N_diff, matching the first "
-            "N_diff predictions of each sample to the ground truth with an LLM matcher (cached)."
+            '{"description": ..., "prediction": "a"|"b"} (closed set: "a" or "b" alone also works); '
+            "null marks a row the system did not run, which is left out of the score (and counted) "
+            "unless --missing-as-wrong. Closed: accuracy over a/b-labelled differences. Open: "
+            "recall@N_diff, matching the first N_diff predictions of each sample to the ground truth "
+            "with an LLM matcher (cached). A compiled program's held-out slice is never scored: pass "
+            "--program, or keep PREDICTIONS in its run directory (the run's manifest names the slice). "
+            "With --run RUN_DIR, the run's own records are scored again with its configuration."
         ),
         epilog=(
             "examples:\n"
             "  viddiff eval predictions.json --dataset jmhb/VidDiffBench --mode closed\n"
-            "  viddiff eval open_predictions.json --dataset runs/synth --mode open --matcher-lm openai/gpt-4o-2024-08-06"
+            "  viddiff eval open_predictions.json --dataset runs/synth --mode open --matcher-lm openai/gpt-4o-2024-08-06\n"
+            "  viddiff eval --run runs/easy-closed            # rescore a run (its held-out slice stays out)"
         ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("predictions", metavar="PREDICTIONS", help="predictions file (JSON)")
+    parser.add_argument("predictions", metavar="PREDICTIONS", nargs="?", help="predictions file (JSON)")
+    parser.add_argument("--run", dest="run_dir", metavar="RUN_DIR", help="rescore this run directory from its records instead")
     parser.add_argument("--dataset", default=DEFAULT_SOURCE, help=f"benchmark the predictions align with (default: {DEFAULT_SOURCE})")
-    parser.add_argument("--mode", choices=MODES, required=True)
+    parser.add_argument("--mode", choices=MODES, help="closed or open (required with PREDICTIONS)")
     parser.add_argument("--split", choices=SPLITS, action="append", help="score this split only (repeatable)")
     parser.add_argument("--revision", help="Hub revision of the dataset")
-    parser.add_argument("--out", metavar="DIR", help="where to write metrics.json and the CSV tables (default: PREDICTIONS' folder/<name>-eval)")
+    parser.add_argument("--program", metavar="PROGRAM.json", help="compiled program the predictions came from: its held-out slice is left out")
+    parser.add_argument("--missing-as-wrong", action="store_true", help="score benchmark rows without any prediction as wrong (default: leave them out, and say how many)")
+    parser.add_argument("--out", metavar="DIR", help="where to write metrics.json, outcomes.jsonl and the CSV tables (default: PREDICTIONS' folder/<name>-eval)")
     matcher = parser.add_argument_group("matcher (open set)", "default: openai/gpt-4o-2024-08-06, key in OPENAI_API_KEY")
     matcher.add_argument("--matcher-lm", metavar="MODEL")
     matcher.add_argument("--api-base", metavar="URL", help="OpenAI-compatible server for the matcher")
@@ -49,19 +62,64 @@ def add_parser(commands) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    config = build_config(args)
-    api_keys = api_keys_for(config, ("matcher",)) if args.mode == "open" else {}
-    bench = load_benchmark(args.dataset, split=args.split, revision=args.revision)
-    rows = load_predictions(args.predictions, bench.n_rows)
-    if args.mode == "closed":
-        evaluation = score_closed(bench.samples, rows)
-    else:
-        lm = build_lm(config.lms["matcher"], api_keys["matcher"])
-        with dspy.context(adapter=dspy.ChatAdapter(), disable_history=True):
-            evaluation = score_open(bench.samples, rows, RecallMatcher(), lm=lm)
+    if (args.predictions is None) == (args.run_dir is None):
+        raise ViddiffError("give PREDICTIONS (with --mode) or --run RUN_DIR, not both")
+    if args.run_dir:
+        return _rescore_run(args)
+    if args.mode is None:
+        raise ViddiffError("--mode closed|open is required with PREDICTIONS")
+    config = build_config(args, source=args.dataset, mode=args.mode, split=tuple(args.split or ()), revision=args.revision, program=args.program)
+    held_out, because = _held_out_beside(Path(args.predictions))
+    task = Task.from_config(config, held_out=held_out, held_out_because=because)
+    lms = task.lms(task.api_keys(os.environ, task.scoring_roles()))
+    rows = load_predictions(args.predictions, task.bench.n_rows)
+    answers = {}
+    for sample in task.samples:
+        row = rows[sample.row_index]
+        if row is not None:
+            answers[sample.sample_key] = SampleAnswers(row)
+        elif args.missing_as_wrong:
+            answers[sample.sample_key] = SampleAnswers({}, error=NO_ROW_PREDICTION)
+    not_predicted = sum(rows[s.row_index] is None for s in task.samples)
+    scorer = task.scorer(lms)
+    outcomes = score_samples(scorer, task.samples, answers)
+    selection = Selection(
+        scored=len(answers),
+        excluded=task.excluded,
+        excluded_because=task.excluded_because,
+        not_predicted=not_predicted,
+        not_predicted_counted=args.missing_as_wrong,
+        row_errors=len(task.bench.row_errors),
+    )
+    document = metrics(outcomes, mode=scorer.mode, protocol=scorer.protocol, selection=selection)
     predictions = Path(args.predictions)
     out = Path(args.out) if args.out else predictions.parent / f"{predictions.stem}-eval"
-    document = write_evaluation(out, evaluation)
+    write_scores(out, outcomes, document)
+    if not_predicted and not args.missing_as_wrong:
+        print(
+            f"note: {not_predicted} of {len(task.samples)} benchmark rows have no prediction and are left out "
+            "of the score; --missing-as-wrong counts them as wrong",
+            file=sys.stderr,
+        )
     print(format_summary(document))
-    print(f"\nwrote {out / 'metrics.json'} and the CSV tables")
+    print(f"\nwrote {out / METRICS_FILE}, {out / OUTCOMES_FILE} and the CSV tables")
     return 0
+
+
+def _rescore_run(args: argparse.Namespace) -> int:
+    """Score a run directory's records again with its own configuration (matcher flags may change)."""
+    manifest = RunLog(args.run_dir).manifest()
+    config = build_config(args, base=manifest.run_config)
+    task = Task.from_config(config, held_out=frozenset(manifest.held_out), held_out_because="held-out slice named in the run's manifest")
+    document = score_task(task, task.lms(task.api_keys(os.environ, task.scoring_roles())), args.run_dir)
+    print(format_summary(document))
+    print(f"\nwrote {Path(args.run_dir) / METRICS_FILE} and {Path(args.run_dir) / OUTCOMES_FILE}")
+    return 0
+
+
+def _held_out_beside(predictions: Path) -> tuple[frozenset[str], str | None]:
+    """The held-out keys of the run whose directory holds the predictions file, if any."""
+    if not (predictions.parent / MANIFEST_FILE).is_file():
+        return frozenset(), None
+    manifest = RunLog(predictions.parent).manifest()
+    return frozenset(manifest.held_out), f"held-out slice named in {predictions.parent / MANIFEST_FILE}"

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
-from viddiff.cli.options import add_mode_option, add_program_options, api_keys_for, build_config
+from viddiff.cli.options import add_mode_option, add_program_options, build_config
+from viddiff.config import OPEN_PROTOCOLS
 from viddiff.data.benchmark import DEFAULT_SOURCE
 from viddiff.data.records import SPLITS
 from viddiff.errors import ViddiffError
-from viddiff.run_dir import RunDirectory, new_run_path
-from viddiff.config import OPEN_PROTOCOLS
-from viddiff.evaluation import format_summary
-from viddiff.runner import roles_needed, run_benchmark, score_run, selected_samples
+from viddiff.evaluation.scoring import format_summary
+from viddiff.run_log import METRICS_FILE, RunLog, new_run_path
+from viddiff.runner import run_task, score_task
+from viddiff.task import Task
 
 
 def add_parser(commands) -> None:
@@ -69,25 +71,25 @@ def run(args: argparse.Namespace) -> int:
         "sample_threads": args.sample_threads,
         "open_protocol": args.open_protocol,
     }
-    base = RunDirectory(args.out).saved_config() if args.resume else None
+    base = RunLog(args.out).manifest().run_config if args.resume else None
     config = build_config(args, base=base, **{k: v for k, v in given.items() if v is not None})
-    api_keys = api_keys_for(config, roles_needed(config))
+    task = Task.from_config(config)
+    api_keys = task.api_keys(os.environ)
     if config.limit is not None:
         print(f"note: --limit {config.limit} runs a subset; its results are not for reporting", file=sys.stderr)
     out = args.out or new_run_path("runs", config.mode)
     try:
-        selection = selected_samples(config)
-        summary = run_benchmark(config, api_keys, out, resume=args.resume, selection=selection)
+        summary = run_task(task, api_keys, out, resume=args.resume)
     except KeyboardInterrupt:
         print(f"viddiff: interrupted; finished samples are saved in {out}; continue with --out {out} --resume", file=sys.stderr)
         return 130
     cost = "unknown cost" if summary.cost_usd is None else f"about ${summary.cost_usd:.2f}"
     print(
         f"{summary.samples} samples in {summary.path} ({summary.ran} run now, {summary.errors} with errors, "
-        f"{summary.tokens} tokens, {cost}); predictions: {summary.path / 'predictions.json'}"
+        f"{summary.tokens} tokens, {cost}); predictions: {RunLog(summary.path).predictions_path}"
     )
     if summary.excluded:
         print(f"{summary.excluded} samples left out: the compiled program {config.program} was compiled on them")
-    print(format_summary(score_run(config, api_keys, out, selection=selection)))
-    print(f"metrics: {summary.path / 'metrics.json'}; report: viddiff report {summary.path}")
+    print(format_summary(score_task(task, task.lms(api_keys), out)))
+    print(f"metrics: {summary.path / METRICS_FILE}; report: viddiff report {summary.path}")
     return 1 if summary.errors else 0

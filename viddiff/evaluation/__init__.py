@@ -1,57 +1,53 @@
-"""Evaluation: closed accuracy, open recall@N_diff through the LLM matcher, significance, and
-paired comparison of two runs."""
+"""Evaluation: one scorer per protocol (closed accuracy, open recall@N_diff through the LLM
+matcher), metrics from outcomes, significance, and paired comparison of two runs."""
 
-from viddiff.evaluation.evaluate import (
-    Evaluation,
-    closed_outcomes,
-    format_summary,
-    metrics,
-    open_outcomes,
-    score_closed,
-    score_open,
-    score_published,
-    write_evaluation,
-)
-from viddiff.evaluation.outcomes import Outcome, flip, group_scores, grouped
+from viddiff.evaluation.outcomes import flip, group_scores, grouped
 from viddiff.evaluation.paired import (
     CompareError,
     PairedDifference,
     PairedOutcomes,
-    PairedStats,
     RunComparison,
-    bootstrap_gap,
     compare_runs,
     config_differences,
     instruction_differences,
     load_program,
-    mcnemar_exact,
+    pair_outcomes,
     paired_outcomes,
-    paired_stats,
-    resampled_gaps,
-    verdict,
 )
 from viddiff.evaluation.predictions import (
     PredictedDifference,
     PredictionsError,
+    SampleAnswers,
     load_predictions,
     parse_predictions,
-    rows_from_records,
     to_benchmark_format,
+)
+from viddiff.evaluation.scoring import (
+    ClosedScorer,
+    OpenScorer,
+    PublishedScorer,
+    Scorer,
+    Selection,
+    format_summary,
+    metrics,
+    score_samples,
+    write_scores,
 )
 from viddiff.evaluation.significance import mark, p_better_than_random, p_differs_from_random
 
 __all__ = [
+    "ClosedScorer",
     "CompareError",
-    "Evaluation",
-    "closed_outcomes",
-    "Outcome",
+    "OpenScorer",
     "PairedDifference",
     "PairedOutcomes",
-    "PairedStats",
     "PredictedDifference",
     "PredictionsError",
+    "PublishedScorer",
     "RunComparison",
-    "bootstrap_gap",
+    "SampleAnswers",
+    "Scorer",
+    "Selection",
     "compare_runs",
     "config_differences",
     "flip",
@@ -62,20 +58,13 @@ __all__ = [
     "load_predictions",
     "load_program",
     "mark",
-    "mcnemar_exact",
     "metrics",
-    "open_outcomes",
     "p_better_than_random",
     "p_differs_from_random",
+    "pair_outcomes",
     "paired_outcomes",
-    "paired_stats",
     "parse_predictions",
-    "resampled_gaps",
-    "rows_from_records",
-    "score_closed",
-    "score_open",
-    "score_published",
+    "score_samples",
     "to_benchmark_format",
-    "verdict",
-    "write_evaluation",
+    "write_scores",
 ]

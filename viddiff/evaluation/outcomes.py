@@ -1,67 +1,50 @@
-"""Outcomes: what happened to each ground-truth difference, and their aggregation into groups."""
+"""Aggregating outcomes into scores: one group's score with its denominator, missing answers and test."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from viddiff.evaluation.significance import ALPHA, p_better_than_random, p_differs_from_random
-
-POSITIVE = ("a", "b")
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """One ground-truth difference of one sample, and the prediction it was scored against."""
-
-    sample_key: str
-    split: str
-    domain: str
-    action: str
-    key: str
-    name: str
-    label: str
-    """'a', 'b' or 'c' (c: negligible; scored in neither mode's denominator)."""
-    prediction: str | None
-    """The answer scored: closed, the prediction for this key; open, the matched prediction's
-    answer (flipped when it states the opposite). None: missing, or unmatched."""
-    matched: str | None = None
-    """Open set: the predicted key matched to this difference, if any."""
-
-    @property
-    def positive(self) -> bool:
-        return self.label in POSITIVE
-
-    @property
-    def correct(self) -> bool:
-        return self.positive and self.prediction == self.label
+from viddiff.run_log import Outcome
 
 
 def group_scores(outcomes: Iterable[Outcome], mode: str, *, two_sided: bool = False) -> dict[str, Any]:
-    """Score of a group over its a/b-labelled differences, with counts and a binomial p-value.
+    """Score of a group over its counted differences (labelled a or b, and served).
 
-    Closed: accuracy; `wrong` (the other letter), `missing` and `predicted_c` are the errors.
-    Open: recall; `unmatched` and `matched_wrong` are the errors (with their shares of n).
+    Every score comes with `n` (its denominator), `missing` (counted differences without an
+    answer: the sample, the difference or the matcher failed; scored as wrong) and `answered`
+    (the share of n with an answer), so harness failures are not read as model failures.
+    Closed set: accuracy, with a binomial test against 50% (`p_value`, `significant`); `wrong`
+    and `predicted_c` split the errors. Open set: recall@N_diff, with no test (50% is no chance
+    level for recall); `unmatched` and `matched_wrong` split the errors.
+    `unserved`: a/b-labelled differences the localization mode could not place (not in n).
     """
-    positives = [o for o in outcomes if o.positive]
-    n = len(positives)
-    correct = sum(o.correct for o in positives)
-    p_value = (p_differs_from_random if two_sided else p_better_than_random)(correct, n)
+    outcomes = list(outcomes)
+    counted = [o for o in outcomes if o.counted]
+    n = len(counted)
+    correct = sum(o.correct for o in counted)
+    missing = sum(o.missing for o in counted)
+    p_value = None
+    if mode == "closed":
+        p_value = (p_differs_from_random if two_sided else p_better_than_random)(correct, n)
     scores: dict[str, Any] = {
         "score": correct / n if n else None,
         "n": n,
         "correct": correct,
+        "missing": missing,
+        "answered": (n - missing) / n if n else None,
+        "unserved": sum(o.positive and o.unserved for o in outcomes),
         "p_value": p_value,
         "significant": p_value is not None and p_value < ALPHA,
     }
+    answered = [o for o in counted if not o.missing]
     if mode == "closed":
-        scores["wrong"] = sum(o.prediction in POSITIVE and not o.correct for o in positives)
-        scores["missing"] = sum(o.prediction is None for o in positives)
-        scores["predicted_c"] = sum(o.prediction == "c" for o in positives)
+        scores["wrong"] = sum(o.prediction in ("a", "b") and not o.correct for o in answered)
+        scores["predicted_c"] = sum(o.prediction == "c" for o in answered)
     else:
-        scores["unmatched"] = sum(o.matched is None for o in positives)
-        scores["matched_wrong"] = sum(o.matched is not None and not o.correct for o in positives)
+        scores["unmatched"] = sum(o.matched_key is None for o in answered)
+        scores["matched_wrong"] = sum(o.matched_key is not None and not o.correct for o in answered)
         scores["share_unmatched"] = scores["unmatched"] / n if n else None
         scores["share_matched_wrong"] = scores["matched_wrong"] / n if n else None
     return scores

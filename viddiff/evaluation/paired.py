@@ -1,10 +1,9 @@
 """Comparing two scored runs difference by difference, and saying what differs between them.
 
-Pairing: each a/b-labelled difference that both runs scored (same sample key and difference
-key), with whether each run got it right, recomputed from the run's records (and, open set,
-its matcher decisions in matches.jsonl) exactly as the run's evaluation scored it.
-Statistics: the exact McNemar test on the discordant pairs, and a percentile bootstrap of the
-score gap that resamples whole samples (differences of one sample share videos and answers).
+Pairing: each difference both runs counted in their scores (same sample key and difference
+key), with whether each got it right, read from the runs' outcomes.jsonl: never re-derived.
+Statistics (`paired_stats`): a sample-level test, since the differences of one sample share
+videos and answers, and a cluster bootstrap of the score gap.
 What differs: flattened config values, and the instructions and demos of compiled programs.
 """
 
@@ -12,19 +11,15 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Hashable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-from scipy.stats import binomtest
-
 from viddiff.data.records import SPLITS
 from viddiff.errors import ViddiffError
-from viddiff.evaluation.outcomes import POSITIVE, flip
-from viddiff.evaluation.significance import ALPHA
-from viddiff.run_dir import MATCHES_FILE, METRICS_FILE, RESUME_MAY_CHANGE, ScoredRun, how_to_score, load_scored_run
+from viddiff.evaluation.paired_stats import PairedStats, paired_stats, verdict
+from viddiff.run_log import RESUME_MAY_CHANGE, ScoredRun, load_scored_run
 
 IGNORED_CONFIG_KEYS = RESUME_MAY_CHANGE
 """Config keys that do not change results (sample limit, threads, cache folder)."""
@@ -32,12 +27,12 @@ DEFAULT_PROGRAM = "default (no compiled program)"
 
 
 class CompareError(ViddiffError):
-    """Runs cannot be compared: missing, not scored, or of different modes or benchmarks."""
+    """Runs cannot be compared: of different modes or benchmarks."""
 
 
 @dataclass(frozen=True)
 class PairedDifference:
-    """One ground-truth difference scored in both runs."""
+    """One ground-truth difference counted in both runs' scores."""
 
     sample_key: str
     key: str
@@ -49,40 +44,14 @@ class PairedDifference:
 
 @dataclass(frozen=True)
 class PairedOutcomes:
-    """The differences two runs of one mode and benchmark both scored, in (sample, key) order."""
+    """The differences two runs of one mode and benchmark both counted, in (sample, key) order."""
 
     mode: str
     source: str
     differences: list[PairedDifference]
     only_a: int
-    """Differences scored by run A alone (not paired)."""
+    """Differences counted by run A alone (not paired)."""
     only_b: int
-    warnings: list[str]
-    """Runs whose records no longer reproduce their metrics.json."""
-
-
-@dataclass(frozen=True)
-class PairedStats:
-    """Agreement counts, the exact McNemar p-value and the bootstrap score gap A - B."""
-
-    n: int
-    both_right: int
-    a_only: int
-    """A right, B wrong."""
-    b_only: int
-    """A wrong, B right."""
-    neither: int
-    p_value: float
-    gap: float
-    """Score of A minus score of B (a fraction; NaN when n is 0)."""
-    low: float
-    high: float
-    """Percentile bootstrap interval of the gap (NaN with fewer than two samples)."""
-    confidence: float
-    resamples: int
-    seed: int
-    clusters: int
-    """Samples resampled by the cluster bootstrap."""
 
 
 @dataclass(frozen=True)
@@ -159,177 +128,49 @@ class RunComparison:
 
 
 def paired_outcomes(run_a_dir: str | Path, run_b_dir: str | Path) -> PairedOutcomes:
-    """The differences both runs scored, with each run's correctness.
+    """The differences both runs counted, with each run's correctness.
 
     Raises:
-        RunDirectoryError: a run cannot be read.
+        RunLogError: a run cannot be read.
         CompareError: the runs differ in mode or benchmark source.
     """
-    return _pair(load_scored_run(run_a_dir), load_scored_run(run_b_dir))
+    return pair_outcomes(load_scored_run(run_a_dir), load_scored_run(run_b_dir))
 
 
-def _pair(run_a: ScoredRun, run_b: ScoredRun) -> PairedOutcomes:
+def pair_outcomes(run_a: ScoredRun, run_b: ScoredRun) -> PairedOutcomes:
+    """Pair two runs' counted outcomes by (sample key, difference key)."""
     for name, value_a, value_b in (("mode", run_a.mode, run_b.mode), ("source", run_a.config.get("source"), run_b.config.get("source"))):
         if value_a != value_b:
             raise CompareError(
                 f"cannot compare runs of different {name}: {run_a.path} has {value_a!r}, {run_b.path} has {value_b!r}"
             )
-    for run in (run_a, run_b):
-        if run.mode == "open" and not (run.path / MATCHES_FILE).is_file() and not run.decisions:
-            raise CompareError(f"{run.path} has {METRICS_FILE} but no {MATCHES_FILE}; score it again: {how_to_score(run.path, run.config)}")
-    scored_a, scored_b = _scored_differences(run_a), _scored_differences(run_b)
-    differences = []
-    for sample_key, key in sorted(scored_a.keys() & scored_b.keys()):
-        action, split, correct_a = scored_a[sample_key, key]
-        differences.append(PairedDifference(sample_key, key, action, split, correct_a, scored_b[sample_key, key][2]))
+    counted_a = {(o.sample_key, o.key): o for o in run_a.outcomes if o.counted}
+    counted_b = {(o.sample_key, o.key): o for o in run_b.outcomes if o.counted}
+    differences = [
+        PairedDifference(sample_key, key, counted_a[sample_key, key].action, counted_a[sample_key, key].split,
+                         counted_a[sample_key, key].correct, counted_b[sample_key, key].correct)
+        for sample_key, key in sorted(counted_a.keys() & counted_b.keys())
+    ]
     return PairedOutcomes(
         mode=run_a.mode,
         source=run_a.config.get("source"),
         differences=differences,
-        only_a=len(scored_a.keys() - scored_b.keys()),
-        only_b=len(scored_b.keys() - scored_a.keys()),
-        warnings=[w for run, scored in ((run_a, scored_a), (run_b, scored_b)) if (w := _stale(run, scored))],
+        only_a=len(counted_a.keys() - counted_b.keys()),
+        only_b=len(counted_b.keys() - counted_a.keys()),
     )
 
 
-def _scored_differences(run: ScoredRun) -> dict[tuple[str, str], tuple[str, str, bool]]:
-    """(action, split, correct) of every a/b-labelled difference the run's evaluation scored,
-    by (sample key, difference key).
-
-    Closed: correct iff the prediction for the key equals the label. Open: samples with a
-    matcher decision; correct iff matched and the matched prediction's answer (flipped when
-    the matcher found it states the opposite) equals the label.
-    """
-    scored = {}
-    for sample_key, record in run.records_by_key.items():
-        decision = run.decisions.get(sample_key)
-        if run.mode == "open" and decision is None:
-            continue
-        answers = {p["key"]: p["answer"] for p in record.get("predictions") or []}
-        for key, label in (record.get("labels") or {}).items():
-            if label not in POSITIVE:
-                continue
-            if decision is None:
-                answer = answers.get(key)
-            else:
-                matched = (decision.get("matches") or {}).get(key)
-                answer = answers.get(matched) if matched else None
-                if key in (decision.get("opposites") or []):
-                    answer = flip(answer)
-            scored[sample_key, key] = (record.get("action"), record.get("split"), answer == label)
-    return scored
-
-
-def mcnemar_exact(b: int, c: int) -> float:
-    """Exact two-sided McNemar p-value from the discordant counts.
-
-    Args:
-        b: pairs where A is right and B wrong.
-        c: pairs where A is wrong and B right.
-
-    Returns:
-        The two-sided binomial test of min(b, c) successes in b + c trials at 0.5; 1.0 when
-        there are no discordant pairs (no evidence either way).
-    """
-    if b < 0 or c < 0:
-        raise ValueError(f"discordant counts must be non-negative, got b={b}, c={c}")
-    if b + c == 0:
-        return 1.0
-    return float(binomtest(min(b, c), b + c, 0.5, alternative="two-sided").pvalue)
-
-
-def resampled_gaps(
-    correct_a: Sequence[bool], correct_b: Sequence[bool], *, samples: int = 10_000, seed: int = 0, groups: Sequence[Hashable] | None = None
-) -> np.ndarray:
-    """Score(A) - score(B) on `samples` bootstrap resamples of the paired differences.
-
-    Each resample draws as many units as there are, with replacement: differences, or (with
-    `groups`, one label per difference such as its sample key) whole groups. Units with the
-    same size and the same summed `correct_a - correct_b` are interchangeable, so a resample is
-    drawn as multinomial counts over those kinds of unit: the same distribution as drawing
-    indices, in memory proportional to the number of kinds rather than to n.
-
-    Raises:
-        ValueError: no differences, arrays of different lengths, or `samples` < 1.
-    """
-    sums, sizes = _unit_totals(correct_a, correct_b, groups)
-    if sums.size == 0:
-        raise ValueError("no paired differences to resample")
-    return _resample(sums, sizes, samples, seed)
-
-
-def bootstrap_gap(
-    correct_a: Sequence[bool],
-    correct_b: Sequence[bool],
-    *,
-    samples: int = 10_000,
-    seed: int = 0,
-    confidence: float = 0.95,
-    groups: Sequence[Hashable] | None = None,
-) -> tuple[float, float, float]:
-    """Score(A) - score(B) with a percentile bootstrap interval.
-
-    Args:
-        correct_a, correct_b: whether each run got each paired difference right.
-        samples: bootstrap resamples.
-        seed: seeds `numpy.random.default_rng`; nothing else is random.
-        confidence: coverage of the interval.
-        groups: one label per difference (e.g. its sample key) to resample whole groups, a
-            cluster bootstrap; None resamples single differences.
-
-    Returns:
-        (gap, low, high). With no differences all three are NaN; with fewer than two units to
-        resample the interval is NaN (a bootstrap of one unit has no spread to estimate).
-    """
-    if not 0 < confidence < 1:
-        raise ValueError(f"confidence must be between 0 and 1, got {confidence}")
-    sums, sizes = _unit_totals(correct_a, correct_b, groups)
-    if sums.size == 0:
-        return math.nan, math.nan, math.nan
-    gap = float(sums.sum() / sizes.sum())
-    if sums.size < 2:
-        return gap, math.nan, math.nan
-    gaps = _resample(sums, sizes, samples, seed)
-    low, high = np.quantile(gaps, [(1 - confidence) / 2, (1 + confidence) / 2])
-    return gap, float(low), float(high)
-
-
-def paired_stats(outcomes: PairedOutcomes, *, samples: int = 10_000, seed: int = 0, confidence: float = 0.95) -> PairedStats:
-    """Counts, exact McNemar p and the cluster-bootstrap gap (resampling samples) of paired outcomes."""
-    a = np.array([d.correct_a for d in outcomes.differences], dtype=bool)
-    b = np.array([d.correct_b for d in outcomes.differences], dtype=bool)
-    sample_keys = [d.sample_key for d in outcomes.differences]
-    a_only, b_only = int(np.sum(a & ~b)), int(np.sum(~a & b))
-    gap, low, high = bootstrap_gap(a, b, samples=samples, seed=seed, confidence=confidence, groups=sample_keys)
-    return PairedStats(
-        n=a.size,
-        both_right=int(np.sum(a & b)),
-        a_only=a_only,
-        b_only=b_only,
-        neither=int(np.sum(~a & ~b)),
-        p_value=mcnemar_exact(a_only, b_only),
-        gap=gap,
-        low=low,
-        high=high,
-        confidence=confidence,
-        resamples=samples,
+def compared_stats(outcomes: PairedOutcomes, *, samples: int = 10_000, seed: int = 0, confidence: float = 0.95) -> PairedStats:
+    """`paired_stats` of paired outcomes, clustered by sample."""
+    differences = outcomes.differences
+    return paired_stats(
+        [d.correct_a for d in differences],
+        [d.correct_b for d in differences],
+        [d.sample_key for d in differences],
+        samples=samples,
         seed=seed,
-        clusters=len(set(sample_keys)),
+        confidence=confidence,
     )
-
-
-def verdict(stats: PairedStats) -> str:
-    """One line: which run is better at the 5% level by the exact McNemar test, or neither."""
-    if stats.n == 0:
-        return "nothing to compare: no difference was scored in both runs"
-    if stats.p_value < ALPHA:
-        return f"{'A' if stats.a_only > stats.b_only else 'B'} is better (p {_p_text(stats.p_value)})"
-    return f"no significant difference (p {_p_text(stats.p_value)})"
-
-
-def _p_text(p_value: float) -> str:
-    """'= 0.043', '= 1', or '< 0.001'."""
-    return "< 0.001" if p_value < 0.001 else f"= {p_value:.2g}"
 
 
 def _compare_by(differences: Sequence[PairedDifference], attribute: str) -> dict[str, GroupComparison]:
@@ -419,53 +260,20 @@ def compare_runs(
     """Run B against run A: paired scores per split and action, paired statistics, and the
     config and instruction differences."""
     run_a, run_b = load_scored_run(run_a_dir), load_scored_run(run_b_dir)
-    outcomes = _pair(run_a, run_b)
+    outcomes = pair_outcomes(run_a, run_b)
     config_a, config_b = run_a.config, run_b.config
     program_a, program_b = load_program(run_a_dir, config_a), load_program(run_b_dir, config_b)
     return RunComparison(
         run_a=Path(run_a_dir),
         run_b=Path(run_b_dir),
         outcomes=outcomes,
-        stats=paired_stats(outcomes, samples=samples, seed=seed, confidence=confidence),
+        stats=compared_stats(outcomes, samples=samples, seed=seed, confidence=confidence),
         splits=_compare_by(outcomes.differences, "split"),
         actions=_compare_by(outcomes.differences, "action"),
         config_differences=config_differences(config_a, config_b),
         program_a=program_a.description,
         program_b=program_b.description,
         instruction_differences=instruction_differences(program_a, program_b),
-    )
-
-
-def _unit_totals(correct_a: Sequence[bool], correct_b: Sequence[bool], groups: Sequence[Hashable] | None) -> tuple[np.ndarray, np.ndarray]:
-    """Per resampling unit (a difference, or a group of them): summed correct_a - correct_b, and size."""
-    a, b = np.asarray(correct_a, dtype=float), np.asarray(correct_b, dtype=float)
-    if a.shape != b.shape or a.ndim != 1:
-        raise ValueError(f"correct_a and correct_b must be 1-d and of one length, got shapes {a.shape} and {b.shape}")
-    if groups is None:
-        return a - b, np.ones_like(a)
-    if len(groups) != a.size:
-        raise ValueError(f"groups has {len(groups)} labels for {a.size} differences")
-    _, unit = np.unique(np.asarray(groups), return_inverse=True)
-    return np.bincount(unit, weights=a - b), np.bincount(unit).astype(float)
-
-
-def _resample(sums: np.ndarray, sizes: np.ndarray, samples: int, seed: int) -> np.ndarray:
-    """Gaps of `samples` resamples of the units given by their summed differences and sizes."""
-    if samples < 1:
-        raise ValueError(f"samples must be at least 1, got {samples}")
-    kinds, counts = np.unique(np.column_stack([sums, sizes]), axis=0, return_counts=True)
-    draws = np.random.default_rng(seed).multinomial(sums.size, counts / sums.size, size=samples)
-    return (draws @ kinds[:, 0]) / (draws @ kinds[:, 1])
-
-
-def _stale(run: ScoredRun, scored: Mapping[tuple[str, str], tuple[str, str, bool]]) -> str | None:
-    overall = run.metrics.get("overall") or {}
-    correct, n = sum(c for _, _, c in scored.values()), len(scored)
-    if (overall.get("correct"), overall.get("n")) == (correct, n):
-        return None
-    return (
-        f"{run.path}: its records give {correct}/{n} right but {METRICS_FILE} says "
-        f"{overall.get('correct')}/{overall.get('n')}; the comparison uses the records (to rescore: {how_to_score(run.path, run.config)})"
     )
 
 

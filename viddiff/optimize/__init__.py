@@ -1,32 +1,34 @@
-"""Compiling prompts: held-out slices, optimizer metrics, DSPy optimizers, compiled programs."""
+"""Compiling prompts: held-out slices, optimizer metrics, DSPy optimizers, compiled program files."""
 
 from viddiff.optimize.closed_metric import closed_metric
 from viddiff.optimize.compile import (
     OPTIMIZERS,
     STAGES,
+    CompileResult,
     CompileSettings,
-    ProgramError,
+    PartScore,
     compile_program,
-    load_compiled,
-    program_metadata,
-    save_compiled,
+    compile_task,
     validation_score,
 )
 from viddiff.optimize.examples import sample_examples
-from viddiff.optimize.held_out import HeldOutSlice, SliceError, exclude, select_held_out
+from viddiff.optimize.held_out import HeldOutSlice, SliceError, select_held_out
 from viddiff.optimize.open_metric import OpenRecallMetric
+from viddiff.optimize.program_file import ProgramError, load_compiled, program_metadata, save_compiled
 
 __all__ = [
     "OPTIMIZERS",
     "STAGES",
+    "CompileResult",
     "CompileSettings",
     "HeldOutSlice",
     "OpenRecallMetric",
+    "PartScore",
     "ProgramError",
     "SliceError",
     "closed_metric",
     "compile_program",
-    "exclude",
+    "compile_task",
     "load_compiled",
     "program_metadata",
     "sample_examples",

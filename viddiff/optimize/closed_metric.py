@@ -1,17 +1,17 @@
 """Optimizer metric, closed set: the share of a sample's differences decided right."""
 
-from viddiff.evaluation.evaluate import closed_outcomes
-from viddiff.evaluation.predictions import PredictedDifference
+from viddiff.evaluation.predictions import SampleAnswers
+from viddiff.evaluation.scoring import ClosedScorer
 
 
 def closed_metric(example, pred, trace=None) -> float | bool:
-    """Accuracy over the sample's a/b-labelled differences (a 'c' or missing answer is wrong).
+    """Accuracy over the sample's counted differences, scored by the closed scorer (a 'c' or
+    missing answer is wrong).
 
     While bootstrapping demos (`trace` given), a sample passes only when every difference is right.
     """
-    row = {p.key: PredictedDifference(p.description, p.answer) for p in pred.predictions if p.answer is not None}
-    positives = [o for o in closed_outcomes(example.sample, row) if o.positive]
-    score = sum(o.correct for o in positives) / len(positives) if positives else 0.0
+    counted = [o for o in ClosedScorer().score(example.sample, SampleAnswers.from_predictions(pred.predictions)) if o.counted]
+    score = sum(o.correct for o in counted) / len(counted) if counted else 0.0
     return score == 1.0 if trace is not None else score
 
 

@@ -1,4 +1,4 @@
-"""Compiling VidDiff's prompts with DSPy optimizers, and saving and loading compiled programs.
+"""Compiling a task's prompts with DSPy optimizers on a held-out slice (`compile_task`).
 
 Optimizers:
 - `instructions`: MIPROv2 with zero demos (instructions only, suited to image-heavy prompts),
@@ -10,33 +10,28 @@ Only the chosen stages are optimized; the others are frozen (DSPy skips `_compil
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import dspy
 
-from viddiff import __version__
-from viddiff.config import RunConfig
+from viddiff.data.frame_cache import FrameCache
 from viddiff.errors import ViddiffError
-from viddiff.optimize.held_out import HeldOutSlice
+from viddiff.optimize.closed_metric import closed_metric
+from viddiff.optimize.examples import sample_examples
+from viddiff.optimize.held_out import HeldOutSlice, select_held_out
+from viddiff.optimize.open_metric import OpenRecallMetric
+from viddiff.optimize.program_file import save_compiled
 from viddiff.programs.threads import map_in_threads
-from viddiff.programs.viddiff import VidDiff
+
+if TYPE_CHECKING:
+    from viddiff.task import Task
 
 OPTIMIZERS = ("instructions", "fewshot")
 STAGES = {"proposer": ("proposer",), "planner": ("planner", "linker"), "differencer": ("differencer",)}
 """Stages a user can choose to optimize, and the program's modules each one covers."""
-FORMAT_VERSION = 1
-VARIANT_KEYS = ("mode", "three_way", "chain_of_thought")
-"""Config values a compiled program is tied to: they decide its predictors and signatures."""
-
-
-class ProgramError(ViddiffError):
-    """A compiled program cannot be loaded for this run."""
-
-
 @dataclass(frozen=True)
 class CompileSettings:
     optimizer: str
@@ -47,6 +42,11 @@ class CompileSettings:
     trials: int = 6
     """MIPROv2: candidate combinations evaluated on the validation part."""
     seed: int = 0
+    held_out_fraction: float | None = 0.2
+    held_out_size: int | None = None
+    """Per action: the share of its samples, or their number, in the held-out slice."""
+    validation_fraction: float = 1 / 3
+    test_fraction: float = 1 / 3
 
     def validate(self) -> CompileSettings:
         if self.optimizer not in OPTIMIZERS:
@@ -60,7 +60,7 @@ class CompileSettings:
 
 
 def compile_program(
-    program: VidDiff,
+    program: dspy.Module,
     settings: CompileSettings,
     *,
     trainset: Sequence[dspy.Example],
@@ -68,7 +68,7 @@ def compile_program(
     metric: Callable,
     prompt_lm: dspy.LM | None = None,
     task_lm: dspy.LM | None = None,
-) -> VidDiff:
+) -> dspy.Module:
     """The program with the chosen stages' prompts optimized on `trainset` (MIPROv2 also
     evaluates candidates on `valset`). `prompt_lm` writes MIPROv2's instruction candidates;
     `task_lm` is its default LM for roles the program has none for."""
@@ -110,7 +110,7 @@ def compile_program(
     return compiled
 
 
-def validation_score(program: VidDiff, examples: Sequence[dspy.Example], metric: Callable, *, num_threads: int = 2) -> float | None:
+def validation_score(program: dspy.Module, examples: Sequence[dspy.Example], metric: Callable, *, num_threads: int = 2) -> float | None:
     """Mean metric over examples; a sample that fails scores 0. None without examples."""
 
     def score(example: dspy.Example) -> float:
@@ -121,63 +121,70 @@ def validation_score(program: VidDiff, examples: Sequence[dspy.Example], metric:
     return sum(values) / len(values) if values else None
 
 
-def save_compiled(program: VidDiff, path: str | Path, *, config: RunConfig, settings: CompileSettings, held_out: HeldOutSlice, scores: dict[str, Any]) -> Path:
-    """DSPy's saved program plus a `viddiff` block: variant, held-out slice, LMs, versions, scores.
-    No API key is part of it (keys are never in a RunConfig)."""
-    path = Path(path)
-    program.save(str(path))
-    document = json.loads(path.read_text())
-    document["viddiff"] = {
-        "format": FORMAT_VERSION,
-        "viddiff_version": __version__,
-        "dspy_version": dspy.__version__,
-        "variant": {key: getattr(config, key) for key in VARIANT_KEYS},
-        "localization": config.localization,
-        "frames": config.frames,
-        "source": config.source,
-        "split": list(config.split),
-        "lms": {role: vars(lm) for role, lm in config.lms.items()},
-        "optimizer": vars(settings) | {"stages": list(settings.stages)},
-        "held_out": held_out.to_dict(),
-        "scores": scores,
-    }
-    path.write_text(json.dumps(document, indent=2) + "\n")
-    return path
 
 
-def program_metadata(path: str | Path) -> dict[str, Any]:
-    """The `viddiff` block of a compiled program file."""
-    try:
-        document = json.loads(Path(path).read_text())
-    except FileNotFoundError:
-        raise ProgramError(f"{path}: no such compiled program") from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise ProgramError(f"{path}: not valid JSON ({e})") from e
-    metadata = document.get("viddiff") if isinstance(document, dict) else None
-    if not isinstance(metadata, dict) or metadata.get("format") != FORMAT_VERSION:
-        raise ProgramError(f"{path}: not a program compiled by this viddiff (`viddiff compile` writes them)")
-    return metadata
+@dataclass(frozen=True)
+class PartScore:
+    """The metric before and after compiling on one part of the held-out slice."""
+
+    part: str
+    """`validation` (candidates were selected on it: optimistic) or `test` (never seen while compiling)."""
+    samples: int
+    before: float | None
+    after: float | None
 
 
-def load_compiled(program: VidDiff, path: str | Path, config: RunConfig) -> HeldOutSlice:
-    """Load a compiled program's prompts into `program`; returns its held-out slice.
+@dataclass(frozen=True)
+class CompileResult:
+    path: Path
+    held_out: HeldOutSlice
+    metric: str
+    scores: list[PartScore] = field(default_factory=list)
+
+
+def compile_task(task: Task, settings: CompileSettings, api_keys: Mapping[str, str], out: str | Path) -> CompileResult:
+    """Choose the held-out slice of the task's samples, optimize the chosen stages' prompts on
+    it, score before and after on its validation and test parts, and save the program to `out`.
 
     Raises:
-        ProgramError: compiled for another mode or variant, with another dspy version, or on
-            another benchmark.
+        ViddiffError: the slice leaves a part with no sample to learn, select or test on.
     """
-    metadata = program_metadata(path)
-    for key, value in metadata["variant"].items():
-        if getattr(config, key) != value:
-            flag = f"--mode {value}" if key == "mode" else f"--{key.replace('_', '-')}" if value else f"no --{key.replace('_', '-')}"
-            raise ProgramError(f"{path} was compiled with {key} = {value!r}, this run has {getattr(config, key)!r}: run it with {flag}")
-    if _minor(metadata["dspy_version"]) != _minor(dspy.__version__):
-        raise ProgramError(f"{path} was compiled with dspy {metadata['dspy_version']}, this is dspy {dspy.__version__}: compile it again")
-    if metadata["source"] != config.source:
-        raise ProgramError(f"{path} was compiled on {metadata['source']}, this run uses {config.source}: its held-out slice would not apply")
-    program.load(str(path))
-    return HeldOutSlice.from_dict(metadata["held_out"])
-
-
-def _minor(version: str) -> str:
-    return ".".join(version.split(".")[:2])
+    config = task.config
+    held_out = select_held_out(
+        task.samples,
+        source=config.source,
+        seed=config.seed,
+        fraction=settings.held_out_fraction if settings.held_out_size is None else None,
+        size=settings.held_out_size,
+        validation_fraction=settings.validation_fraction,
+        test_fraction=settings.test_fraction,
+    )
+    frame_cache = FrameCache(config.cache_path / "frames")
+    by_key = {s.sample_key: s for s in task.samples}
+    parts = {
+        part: sample_examples([by_key[k] for k in getattr(held_out, part)], config, frame_cache)
+        for part in ("train", "validation", "test")
+    }
+    empty = [part for part in ("train", "validation") if not parts[part]]
+    if empty:
+        raise ViddiffError(
+            f"the held-out slice has no sample with an a/b label in its {' and '.join(empty)} part "
+            f"({len(held_out.train)} train, {len(held_out.validation)} validation, {len(held_out.test)} test samples); "
+            "take a larger slice with --held-out-fraction or --held-out-size, or a smaller --test-fraction"
+        )
+    lms = task.lms(api_keys)
+    program = task.program(lms)
+    metric = closed_metric if config.mode == "closed" else OpenRecallMetric(lms["matcher"])
+    scored_parts = [part for part in ("validation", "test") if parts[part]]
+    with dspy.context(adapter=dspy.ChatAdapter(), disable_history=True):
+        before = {part: validation_score(program, parts[part], metric) for part in scored_parts}
+        compiled = compile_program(
+            program, settings, trainset=parts["train"], valset=parts["validation"], metric=metric,
+            prompt_lm=lms.get("proposer") or lms.get("differencer"), task_lm=lms.get("differencer"),
+        )
+        after = {part: validation_score(compiled, parts[part], metric) for part in scored_parts}
+    metric_name = "accuracy" if config.mode == "closed" else "recall"
+    scores = [PartScore(part, len(parts[part]), before[part], after[part]) for part in scored_parts]
+    document = {"metric": metric_name, "parts": [vars(score) for score in scores]}
+    path = save_compiled(compiled, out, config=config, settings=settings, held_out=held_out, scores=document)
+    return CompileResult(path, held_out, metric_name, scores)

@@ -1,15 +1,16 @@
 """The held-out slice: the part of the benchmark prompts are compiled on, kept out of every score.
 
 VidDiffBench has no training split. A slice is chosen per action (stratified), deterministically
-for a seed; a validation part of it (also per action) scores the program before and after
-compiling. The manifest lists the sample keys, so runs of the compiled program can exclude them.
+for a seed, in three parts: `train` (the optimizer learns from it), `validation` (the optimizer
+selects among candidates on it) and `test` (never seen while compiling: the honest before/after
+score). The manifest lists the sample keys, so runs of the compiled program can exclude them.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -25,7 +26,7 @@ class SliceError(ViddiffError):
 
 @dataclass(frozen=True)
 class HeldOutSlice:
-    """Which samples a program is compiled on (`train`) and validated on (`validation`)."""
+    """Which samples a program is compiled on (`train`), selected on (`validation`) and tested on (`test`)."""
 
     source: str
     seed: int
@@ -34,11 +35,13 @@ class HeldOutSlice:
     """Per action: the share of its samples, or their number, in the slice."""
     train: tuple[str, ...]
     validation: tuple[str, ...]
+    test: tuple[str, ...] = ()
+    """Untouched while compiling: the before/after score that candidate selection never saw."""
 
     @property
     def sample_keys(self) -> frozenset[str]:
         """Every sample in the slice: none of them may enter a score of the compiled program."""
-        return frozenset(self.train) | frozenset(self.validation)
+        return frozenset(self.train) | frozenset(self.validation) | frozenset(self.test)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -46,13 +49,18 @@ class HeldOutSlice:
     @classmethod
     def from_dict(cls, data: dict) -> HeldOutSlice:
         try:
-            return cls(**{**data, "train": tuple(data["train"]), "validation": tuple(data["validation"])})
+            parts = {part: tuple(data.get(part, ())) for part in ("train", "validation", "test")}
+            return cls(**{**data, **parts})
         except (KeyError, TypeError) as e:
             raise SliceError(f"not a held-out slice manifest ({e})") from e
 
     def save(self, path: str | Path) -> Path:
         Path(path).write_text(json.dumps(self.to_dict(), indent=2) + "\n")
         return Path(path)
+
+
+MIN_PER_ACTION = 3
+"""An action with at least this many samples gives the slice one sample for each part."""
 
 
 def select_held_out(
@@ -63,12 +71,15 @@ def select_held_out(
     fraction: float | None = None,
     size: int | None = None,
     validation_fraction: float = 1 / 3,
+    test_fraction: float = 1 / 3,
 ) -> HeldOutSlice:
     """A deterministic, per-action stratified slice of `samples`.
 
-    Each action contributes round(fraction * its samples) (at least 1), or `size` samples
-    (at most all of them), chosen by a generator seeded with (seed, action); of those,
-    round(validation_fraction * k) go to validation, at least one when the action gives 2 or more.
+    Each action contributes round(fraction * its samples), or `size` samples, but at least
+    MIN_PER_ACTION (so a small benchmark still gets every part) and at most all of them, chosen
+    by a generator seeded with (seed, action). Of an action's k chosen samples,
+    round(test_fraction * k) go to test (at least one when k >= 3), round(validation_fraction *
+    k) to validation (at least one when k >= 2), the rest to train.
 
     Raises:
         SliceError: neither or both of fraction and size, or values out of range.
@@ -79,28 +90,29 @@ def select_held_out(
         raise SliceError(f"held-out fraction must be in (0, 1], got {fraction}")
     if size is not None and size < 1:
         raise SliceError(f"held-out size must be at least 1 per action, got {size}")
-    if not 0 <= validation_fraction < 1:
-        raise SliceError(f"validation fraction must be in [0, 1), got {validation_fraction}")
-    train: list[str] = []
-    validation: list[str] = []
+    if not (0 <= validation_fraction < 1 and 0 <= test_fraction < 1 and validation_fraction + test_fraction < 1):
+        raise SliceError(
+            f"validation and test fractions must be in [0, 1) with a sum below 1, got {validation_fraction} and {test_fraction}"
+        )
+    parts: dict[str, list[str]] = {"train": [], "validation": [], "test": []}
     for action, keys in sorted(_keys_by_action(samples).items()):
         rng = np.random.default_rng([seed, _stable_int(action)])
         chosen = [keys[i] for i in rng.permutation(len(keys))]
-        count = min(len(keys), size) if size is not None else max(1, round(fraction * len(keys)))
-        chosen = chosen[:count]
-        n_validation = max(1, round(validation_fraction * count)) if count >= 2 and validation_fraction > 0 else 0
-        validation += chosen[:n_validation]
-        train += chosen[n_validation:]
-    return HeldOutSlice(source, seed, fraction, size, tuple(train), tuple(validation))
+        wanted = size if size is not None else round(fraction * len(keys))
+        count = min(len(keys), max(wanted, MIN_PER_ACTION))
+        n_test = _part_size(test_fraction, count, minimum_count=3)
+        n_validation = _part_size(validation_fraction, count, minimum_count=2)
+        parts["test"] += chosen[:n_test]
+        parts["validation"] += chosen[n_test : n_test + n_validation]
+        parts["train"] += chosen[n_test + n_validation : count]
+    return HeldOutSlice(source, seed, fraction, size, tuple(parts["train"]), tuple(parts["validation"]), tuple(parts["test"]))
 
 
-def exclude(samples: Iterable[Sample], held_out: HeldOutSlice | None) -> tuple[list[Sample], int]:
-    """The samples outside the slice, and how many were excluded."""
-    samples = list(samples)
-    if held_out is None:
-        return samples, 0
-    kept = [s for s in samples if s.sample_key not in held_out.sample_keys]
-    return kept, len(samples) - len(kept)
+def _part_size(share: float, count: int, *, minimum_count: int) -> int:
+    """round(share * count), at least one when share > 0 and count >= minimum_count."""
+    if share == 0:
+        return 0
+    return max(1 if count >= minimum_count else 0, round(share * count))
 
 
 def _keys_by_action(samples: Sequence[Sample]) -> dict[str, list[str]]:

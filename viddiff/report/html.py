@@ -10,12 +10,15 @@ import re
 from collections.abc import Sequence
 from html import escape
 
+from viddiff.evaluation.scoring import headline
 from viddiff.report.samples import SampleView
 from viddiff.report.tables import (
     Table,
+    average_note,
     difference_error_table,
     difference_table,
     group_table,
+    localization_table,
     metric_title,
     published_note,
     sample_error_table,
@@ -23,7 +26,7 @@ from viddiff.report.tables import (
     split_table,
     usage_table,
 )
-from viddiff.run_dir import ScoredRun
+from viddiff.run_log import ScoredRun
 
 CSS = """
 body { font: 14px/1.45 system-ui, sans-serif; color: #1a202c; background: #fff; margin: 0; }
@@ -83,7 +86,11 @@ def render_html(run: ScoredRun, chart_png: bytes | None, views: Sequence[SampleV
         _section(
             "splits",
             f"{metric} by split",
-            _table(split_table(run)) + _note(significance_legend()) + _note(published_note(run)),
+            _note(headline(metrics))
+            + _table(split_table(run))
+            + (_note(average_note(run), kind="warning") if average_note(run) else "")
+            + _note(significance_legend(metrics["mode"]))
+            + _note(published_note(run)),
         ),
         _section("actions", f"{metric} by action", _actions(run, chart_png)),
         _section("domains", f"{metric} by domain", _table(group_table("domain", metrics.get("domains", {})))),
@@ -92,6 +99,12 @@ def render_html(run: ScoredRun, chart_png: bytes | None, views: Sequence[SampleV
             "Per difference",
             _note("Sorted by action, then key; p is two-sided (differs from 50% either way).")
             + _table(difference_table(run)),
+        ),
+        _section(
+            "localization",
+            "Localization error",
+            _note("Seconds from each difference's chosen frames (the middle one) to its nearest annotated key point.")
+            + _table(localization_table(run)),
         ),
         _section("errors", "Errors", _errors(run)),
         _section("usage", "Usage and cost", _table(usage_table(run))),
@@ -103,20 +116,20 @@ def render_html(run: ScoredRun, chart_png: bytes | None, views: Sequence[SampleV
 
 def _facts(run: ScoredRun) -> str:
     """The header: what was run, on what, by which models and code."""
-    config, metrics, git = run.config, run.metrics, run.provenance.get("git") or {}
+    config, metrics, git = run.config, run.metrics, run.manifest.provenance.get("git") or {}
     samples = metrics.get("samples", {})
     facts = [
         ("run", str(run.path)),
         ("benchmark", f"{config.get('source', '?')}; splits: {', '.join(config.get('split') or ()) or 'all'}"),
         ("mode / metric", f"{metrics['mode']} set / {metric_title(run)}"),
         ("models", "; ".join(f"{role}: {lm.get('model', '?')}" for role, lm in (config.get("lms") or {}).items())),
-        ("localization", str(config.get("localization", "?"))),
+        ("system / localization", f"{run.manifest.system} / {config.get('localization', '?')}"),
         ("git commit", f"{git.get('commit') or 'unknown'}{' (dirty)' if git.get('dirty') else ''}"),
-        ("date", str(run.provenance.get("started", "unknown"))),
+        ("date", str(run.manifest.provenance.get("started", "unknown"))),
         (
             "samples",
             f"{samples.get('scored', 0)} scored, {samples.get('with_errors', 0)} with errors, "
-            f"{samples.get('excluded', 0)} excluded",
+            f"{samples.get('excluded', 0)} excluded (held out), {samples.get('not_predicted', 0)} not run",
         ),
     ]
     items = FACTS.format(items="\n".join(FACT.format(name=escape(n), value=escape(v)) for n, v in facts))
@@ -146,8 +159,8 @@ def _samples(views: Sequence[SampleView]) -> str:
     parts = []
     for view in views:
         record = view.record
-        title = f"{record['sample_key']} ({record.get('action', '?')}, {record.get('split', '?')})"
-        frames = _image(view.sheet_png, f"frames judged for {record['sample_key']}") if view.sheet_png else ""
+        title = f"{record.sample_key} ({record.action or '?'}, {record.split or '?'})"
+        frames = _image(view.sheet_png, f"frames judged for {record.sample_key}") if view.sheet_png else ""
         problem = NOTE.format(kind="problem", text=escape(view.problem)) if view.problem else ""
         parts.append(SUBSECTION.format(title=escape(title), content=_table(view.answers) + problem + frames))
     return "\n".join(parts)

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from viddiff.evaluation.scoring import headline
 from viddiff.lms import total_cost
 from viddiff.report.tables import (
     Table,
+    average_note,
     cost_text,
     difference_error_table,
     group_table,
@@ -16,29 +18,31 @@ from viddiff.report.tables import (
     significance_legend,
     split_table,
 )
-from viddiff.run_dir import ScoredRun
+from viddiff.run_log import ScoredRun
 
 
 def render_markdown(run: ScoredRun) -> str:
     """The summary as Markdown text."""
     metrics, samples = run.metrics, run.metrics.get("samples", {})
     sample_errors, difference_errors = sample_error_table(run), difference_error_table(run)
-    scoring = metrics.get("usage") or {}
     lines = [
         f"# VidDiff report: {run.path.name}",
         "",
         f"- run: `{run.path}`",
         f"- {metrics['mode']} set, {metric_title(run)}",
         f"- samples: {samples.get('scored', 0)} scored, {samples.get('with_errors', 0)} with errors, "
-        f"{samples.get('excluded', 0)} excluded",
+        f"{samples.get('excluded', 0)} excluded, {samples.get('not_predicted', 0)} not run",
         "",
         f"## {metrics['metric']} by split",
         "",
         markdown_table(split_table(run)),
         "",
-        _escape(significance_legend()),
+        _escape(significance_legend(metrics["mode"])),
         "",
         published_note(run),
+        "",
+        *([average_note(run), ""] if average_note(run) else []),
+        _escape(headline(metrics)),
         "",
         f"## {metrics['metric']} by action",
         "",
@@ -48,8 +52,7 @@ def render_markdown(run: ScoredRun) -> str:
         "",
         f"- samples that failed: {len(sample_errors.rows) + sample_errors.more}",
         f"- differences left undecided by an error: {len(difference_errors.rows) + difference_errors.more}",
-        f"- run cost: {cost_text(total_cost(run.records))}; scoring: {scoring.get('tokens', 0)} tokens, "
-        f"{cost_text(scoring.get('cost_usd'))}",
+        f"- run cost: {cost_text(total_cost(r.cost_usd for r in run.records))}",
         "",
     ]
     return "\n".join(lines)

@@ -10,7 +10,7 @@ from viddiff.report.html import render_html
 from viddiff.report.markdown import render_markdown
 from viddiff.report.published import RANDOM_BASELINE
 from viddiff.report.samples import sample_views
-from viddiff.run_dir import load_scored_run
+from viddiff.run_log import load_scored_run
 
 HTML_FILE = "report.html"
 MARKDOWN_FILE = "report.md"
@@ -24,7 +24,7 @@ def render_report(run_dir: str | Path, *, samples: int = 3, out: str | Path | No
     """Write a run's report: one self-contained HTML page and a Markdown summary.
 
     Args:
-        run_dir: a scored run directory (it holds metrics.json, written when `viddiff run` finishes or by `viddiff eval --out`).
+        run_dir: a scored run directory (`viddiff run` scores it when it finishes; `viddiff eval --run` rescores it).
         samples: how many samples to show with their frames (the first that finished
             without errors, in row order); their videos must be readable from here.
         out: folder for the two files (default: `run_dir`).
@@ -33,7 +33,7 @@ def render_report(run_dir: str | Path, *, samples: int = 3, out: str | Path | No
         The paths of report.html and report.md.
 
     Raises:
-        RunDirectoryError: `run_dir` is missing, not a run, or not scored.
+        RunLogError: `run_dir` is missing, not a run, or not scored.
         ReportError: `samples` is negative.
 
     Example:

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import io
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from viddiff.contact_sheet import contact_sheet
 from viddiff.data.benchmark import load_benchmark
@@ -14,25 +13,23 @@ from viddiff.data.sources import read_sample_frames
 from viddiff.errors import ViddiffError
 from viddiff.programs.records import DifferencePrediction
 from viddiff.report.tables import Table
-from viddiff.run_dir import ScoredRun
-
-OPPOSITE = {"a": "b", "b": "a"}
+from viddiff.run_log import Outcome, SampleRecord, ScoredRun
 
 
 @dataclass(frozen=True)
 class SampleView:
     """One chosen sample: its contact sheet, or why there is none, and each prediction's answer."""
 
-    record: Mapping[str, Any]
+    record: SampleRecord
     sheet_png: bytes | None
     problem: str | None
     """Why the frames cannot be shown (a missing video, a benchmark that does not load)."""
     answers: Table
 
 
-def choose_records(records: Sequence[Mapping[str, Any]], count: int) -> list[Mapping[str, Any]]:
+def choose_records(records: Sequence[SampleRecord], count: int) -> list[SampleRecord]:
     """The first `count` samples in row order that finished without an error and have predictions."""
-    return [r for r in records if r.get("status") == "ok" and r.get("predictions")][:count]
+    return [r for r in records if r.status == "ok" and r.predictions][:count]
 
 
 def sample_views(run: ScoredRun, count: int) -> list[SampleView]:
@@ -50,47 +47,40 @@ def sample_views(run: ScoredRun, count: int) -> list[SampleView]:
     samples = {s.sample_key: s for s in bench}
     views = []
     for record in chosen:
-        sheet, problem = _sheet_png(run, record, samples.get(record["sample_key"]))
+        sheet, problem = _sheet_png(run, record, samples.get(record.sample_key))
         views.append(SampleView(record, sheet, problem, answer_table(run, record)))
     return views
 
 
-def answer_table(run: ScoredRun, record: Mapping[str, Any]) -> Table:
-    """Each prediction's answer against its label (open set: the label of the matched ground truth)."""
-    predictions = [DifferencePrediction.from_dict(p) for p in record["predictions"]]
-    labels: Mapping[str, str] = record.get("labels") or {}
+def answer_table(run: ScoredRun, record: SampleRecord) -> Table:
+    """Each prediction's answer against its label, as the scorer decided it (open set: the
+    ground-truth difference it was matched to, and whether the answer was flipped)."""
+    outcomes = run.outcomes_of(record.sample_key)
     if run.mode == "closed":
-        rows = [
-            (p.key, p.description, _answer_text(p), labels.get(p.key, "–"), _agreement(p.answer, labels.get(p.key)))
-            for p in predictions
-        ]
+        by_key = {o.key: o for o in outcomes}
+        rows = [(p.key, p.description, _answer_text(p), *_label_and_agreement(by_key.get(p.key))) for p in record.predictions]
         return Table(("key", "difference", "answer", "label", "agrees"), rows)
-    decision = run.decisions.get(record["sample_key"], {})
-    matched = {prediction: truth for truth, prediction in (decision.get("matches") or {}).items() if prediction}
-    opposites = set(decision.get("opposites") or ())
+    by_match = {o.matched_key: o for o in outcomes if o.matched_key is not None}
     rows = []
-    for p in predictions:
-        truth = matched.get(p.key)
-        if truth is None:
+    for p in record.predictions:
+        outcome = by_match.get(p.key)
+        if outcome is None:
             rows.append((p.key, p.description, _answer_text(p), "unmatched", ""))
             continue
-        answer = OPPOSITE.get(p.answer or "", p.answer) if truth in opposites else p.answer
-        note = " (states the opposite: answer flipped)" if truth in opposites else ""
-        label = labels.get(truth)
-        rows.append(
-            (p.key, p.description, _answer_text(p), f"{truth}: {label or '–'}{note}", _agreement(answer, label))
-        )
+        label, agrees = _label_and_agreement(outcome)
+        note = " (states the opposite: answer flipped)" if outcome.flipped else ""
+        rows.append((p.key, p.description, _answer_text(p), f"{outcome.key}: {label}{note}", agrees))
     return Table(("key", "proposed difference", "answer", "matched ground truth: label", "agrees"), rows)
 
 
-def _sheet_png(run: ScoredRun, record: Mapping[str, Any], sample: Sample | None) -> tuple[bytes | None, str | None]:
+def _sheet_png(run: ScoredRun, record: SampleRecord, sample: Sample | None) -> tuple[bytes | None, str | None]:
     """The contact sheet as PNG, or None and the reason it cannot be drawn."""
     if sample is None:
-        return None, f"sample {record['sample_key']} is not in the benchmark {run.config.get('source')}"
-    predictions = [DifferencePrediction.from_dict(p) for p in record["predictions"]]
+        return None, f"sample {record.sample_key} is not in the benchmark {run.config.get('source')}"
+    predictions = record.predictions
     try:
         videos = tuple(
-            read_sample_frames(sample, which, fps=run.config.get("fps"), size=run.config.get("image_size"))
+            read_sample_frames(sample, which, fps=run.manifest.sampling_rates.get(sample.domain), size=run.config.get("image_size"))
             for which in (0, 1)
         )
         sheet = contact_sheet(videos, predictions)
@@ -112,7 +102,12 @@ def _answer_text(prediction: DifferencePrediction) -> str:
     return prediction.answer or "undecided"
 
 
-def _agreement(answer: str | None, label: str | None) -> str:
-    if label is None:
-        return ""
-    return "yes" if answer == label else "no"
+def _label_and_agreement(outcome: Outcome | None) -> tuple[str, str]:
+    """The label, and whether the scored answer agrees: blank when the difference is not scored."""
+    if outcome is None:
+        return "–", ""
+    if not outcome.positive:
+        return outcome.label, "not scored (label c)"
+    if outcome.unserved:
+        return outcome.label, "not scored (unserved)"
+    return outcome.label, "yes" if outcome.correct else "no"

@@ -10,7 +10,8 @@ from typing import Any
 from viddiff.data.records import SPLITS
 from viddiff.lms import total_cost
 from viddiff.report.published import PUBLISHED, PUBLISHED_SOURCE, RANDOM_BASELINE
-from viddiff.run_dir import ScoredRun
+from viddiff.retrieval.localization_error import summarize_errors
+from viddiff.run_log import ScoredRun
 
 MARK = "*"
 ERRORS_SHOWN = 50
@@ -49,12 +50,17 @@ def metric_title(run: ScoredRun) -> str:
     return run.metrics["metric"] + (f" ({protocol} protocol)" if protocol else "")
 
 
-def significance_legend() -> str:
-    """What MARK means in the split, action and difference tables."""
+def significance_legend(mode: str) -> str:
+    """What n, missing and MARK mean in the split, action and difference tables."""
+    counts = (
+        "n = differences labelled a or b (and served); missing = those without an answer (the sample, the "
+        "difference or the matcher failed), scored as wrong; answered = the share of n with an answer."
+    )
+    if mode != "closed":
+        return counts + " Recall has no chance level: no test against 50%."
     return (
-        f"{MARK} p < 0.05: one-sided binomial test of correct-out-of-n against 50% (better than random) "
-        "for splits, domains and actions; two-sided for single differences. "
-        "n = differences labelled a or b."
+        f"{counts} {MARK} p < 0.05: one-sided binomial test of correct-out-of-n against 50% (better than random) "
+        "for splits, domains and actions; two-sided for single differences."
     )
 
 
@@ -74,7 +80,8 @@ def run_label(run: ScoredRun) -> str:
 
 
 def split_table(run: ScoredRun) -> Table:
-    """This run's easy / medium / hard / avg next to the published rows of the same mode."""
+    """This run's easy / medium / hard / avg next to the published rows of the same mode; the avg
+    cell stays empty unless all three splits were scored (see `average_note`)."""
     splits = run.metrics.get("splits", {})
     cells = [_group_cell(splits[s]) if s in splits else "–" for s in SPLITS]
     rows = [(run_label(run), *cells, percent(run.metrics.get("avg")))]
@@ -83,13 +90,24 @@ def split_table(run: ScoredRun) -> Table:
     return Table(("system", *SPLITS, "avg"), rows, highlighted=frozenset({0}))
 
 
+def average_note(run: ScoredRun) -> str | None:
+    """When not all three splits were scored: the mean of those that were, labelled as not the published Avg."""
+    mean_of = run.metrics.get("mean_of_scored_splits")
+    if run.metrics.get("avg") is not None or not mean_of:
+        return None
+    return (
+        f"avg is left empty: not every split was scored. Mean of scored splits ({', '.join(mean_of['splits'])}): "
+        f"{percent(mean_of['score'])} (not comparable to the published Avg)."
+    )
+
+
 def group_table(title: str, groups: Mapping[str, Mapping[str, Any]]) -> Table:
-    """Score, n, correct and one-sided p per group (domain or action)."""
+    """Score, n, correct, missing, answered and one-sided p per group (domain or action)."""
     rows = [
-        (name, percent(g["score"]) + mark(g), str(g["n"]), str(g["correct"]), p_text(g.get("p_value")))
+        (name, percent(g["score"]) + mark(g), str(g["n"]), str(g["correct"]), str(g["missing"]), percent(g["answered"]), p_text(g.get("p_value")))
         for name, g in groups.items()
     ]
-    return Table((title, "score %", "n", "correct", "p (one-sided)"), rows)
+    return Table((title, "score %", "n", "correct", "missing", "answered %", "p (one-sided)"), rows)
 
 
 def difference_table(run: ScoredRun) -> Table:
@@ -98,43 +116,49 @@ def difference_table(run: ScoredRun) -> Table:
         run.metrics.get("differences", {}).values(), key=lambda g: (g["action"], natural_key(g["key"]))
     )
     rows = [
-        (g["action"], g["key"], g["name"], percent(g["score"]), str(g["n"]), p_text(g.get("p_value")), mark(g))
+        (g["action"], g["key"], g["name"], percent(g["score"]), str(g["n"]), str(g["missing"]), p_text(g.get("p_value")), mark(g))
         for g in differences
     ]
-    return Table(("action", "key", "name", "score %", "n", "p (two-sided)", ""), rows)
+    return Table(("action", "key", "name", "score %", "n", "missing", "p (two-sided)", ""), rows)
 
 
 def sample_error_table(run: ScoredRun) -> Table:
     """Samples whose run failed as a whole, capped at ERRORS_SHOWN."""
-    failed = [(r["sample_key"], r.get("error") or "") for r in run.records if r.get("status") == "error"]
+    failed = [(r.sample_key, r.error or "") for r in run.records if r.status == "error"]
     return Table(("sample", "error"), failed[:ERRORS_SHOWN], more=max(0, len(failed) - ERRORS_SHOWN))
 
 
 def difference_error_table(run: ScoredRun) -> Table:
     """Differences left undecided by an error, capped at ERRORS_SHOWN."""
-    failed = [
-        (r["sample_key"], p["key"], p["error"])
-        for r in run.records
-        for p in r.get("predictions") or []
-        if p.get("error")
-    ]
+    failed = [(r.sample_key, p.key, p.error) for r in run.records for p in r.predictions if p.error]
     return Table(("sample", "key", "error"), failed[:ERRORS_SHOWN], more=max(0, len(failed) - ERRORS_SHOWN))
 
 
 def usage_table(run: ScoredRun) -> Table:
-    """Tokens per model over the run's records, with the run's cost and the scoring's own usage."""
+    """Tokens per model over the run's records, with the run's cost."""
     per_model: dict[str, list[int]] = {}
     for record in run.records:
-        for model, usage in (record.get("usage") or {}).items():
+        for model, usage in record.usage.items():
             tokens = per_model.setdefault(model, [0, 0])
             tokens[0] += int(usage.get("prompt_tokens") or 0)
             tokens[1] += int(usage.get("completion_tokens") or 0)
     rows = [(f"run: {model}", str(p), str(c), str(p + c), "") for model, (p, c) in per_model.items()]
     run_tokens = sum(p + c for p, c in per_model.values())
-    rows.append(("run total", "", "", str(run_tokens), cost_text(total_cost(run.records))))
-    scoring = run.metrics.get("usage") or {}
-    rows.append(("scoring (metrics.json)", "", "", str(scoring.get("tokens", 0)), cost_text(scoring.get("cost_usd"))))
+    rows.append(("run total", "", "", str(run_tokens), cost_text(total_cost(r.cost_usd for r in run.records))))
     return Table(("what", "prompt tokens", "completion tokens", "tokens", "cost"), rows)
+
+
+def localization_table(run: ScoredRun) -> Table:
+    """Seconds from the chosen frames to the nearest annotated key point, per video, over the
+    differences with a key point (none: the benchmark has no annotations, or the run none to place)."""
+    rows = []
+    for video, column in (("A", 0), ("B", 1)):
+        errors = [e[column] for r in run.records for e in r.localization_errors.values() if e[column] is not None]
+        summary = summarize_errors(errors)
+        if summary.count:
+            rows.append((video, str(summary.count), f"{summary.mean_s:.2f}", f"{summary.median_s:.2f}",
+                         percent(summary.within_half_second), percent(summary.within_one_second)))
+    return Table(("video", "differences", "mean s", "median s", "within 0.5 s %", "within 1 s %"), rows)
 
 
 def cost_text(cost: float | None) -> str:
@@ -150,4 +174,5 @@ def natural_key(text: str) -> tuple[tuple[int, int | str], ...]:
 
 
 def _group_cell(group: Mapping[str, Any]) -> str:
-    return f"{percent(group['score'])}{mark(group)} (n={group['n']})"
+    missing = f", {group['missing']} missing" if group["missing"] else ""
+    return f"{percent(group['score'])}{mark(group)} (n={group['n']}{missing})"

@@ -1,0 +1,44 @@
+"""What every system provides to a Task."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Protocol
+
+from viddiff.config import RunConfig
+from viddiff.data.frame_cache import FrameCache
+from viddiff.data.records import Sample
+from viddiff.run_log import SampleRecord
+
+if TYPE_CHECKING:
+    import dspy
+
+
+class System(Protocol):
+    """A way of answering samples: its LM roles, its DSPy program, and how it runs one sample."""
+
+    name: str
+    fps_table: str
+    """Per-domain sampling rates it uses: `method` or `baseline` (see `viddiff.data.video.sampling_fps`)."""
+
+    def roles(self, config: RunConfig, *, scoring: bool) -> tuple[str, ...]:
+        """LM roles the system calls (plus the matcher when `scoring` an open-set run)."""
+        ...
+
+    def build(self, config: RunConfig, lms: Mapping[str, dspy.LM]) -> dspy.Module:
+        """The program, with one LM per role."""
+        ...
+
+    def run_sample(
+        self, program: dspy.Module, sample: Sample, config: RunConfig, *, frame_cache: FrameCache | None, lms: Mapping[str, dspy.LM]
+    ) -> SampleRecord:
+        """Answer one sample. Raises on failure; the runner records the error."""
+        ...
+
+
+def system_for(name: str) -> System:
+    """The system of a config's `system` key."""
+    from viddiff.systems.viddiff import VidDiffSystem
+
+    systems = {"viddiff": VidDiffSystem()}
+    return systems[name]
