@@ -75,3 +75,12 @@ def test_missing_video_is_one_line(tmp_path, capsys):
     assert code == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith(f"viddiff: error: {tmp_path / 'a.mp4'}: no such video file") and "\n" not in err
+
+
+def test_oracle_localization_is_refused_for_videos_outside_a_benchmark(tmp_path, capsys):
+    code = main(["diff", str(tmp_path / "a.mp4"), str(tmp_path / "b.mp4"), "--action", "x", "--localization", "oracle"])
+    assert code == 2
+    assert capsys.readouterr().err.strip() == (
+        "viddiff: error: --localization oracle needs annotated key points, which only benchmark samples have; "
+        "use viterbi, uniform or random"
+    )
