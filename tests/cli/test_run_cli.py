@@ -205,3 +205,15 @@ def test_resume_needs_only_the_run_directory(synth_dir, server, tmp_path, monkey
     assert json.loads((out / "manifest.json").read_text())["config"]["limit"] == 4  # a plain resume now covers all 4
     assert main(["run", "--out", str(out), "--resume"]) == 0
     assert json.loads((out / "metrics.json").read_text())["samples"]["scored"] == 4
+
+
+def test_image_options_reach_the_server_through_a_run(synth_dir, server, tmp_path, monkeypatch):
+    monkeypatch.setenv("VIDDIFF_TEST_KEY", SECRET)
+    server.requests.clear()
+    out = tmp_path / "run"
+    args = _run_args(synth_dir, out, server, tmp_path, "--limit", "1", "--image-format", "png", "--image-detail", "high", "--image-size", "full")
+    assert main(args) == 0
+    parts = [part["image_url"] for request in server.requests for part in request.image_parts]
+    assert parts and all(p["url"].startswith("data:image/png;base64,") and p["detail"] == "high" for p in parts)
+    config = json.loads((out / "manifest.json").read_text())["config"]
+    assert (config["image_format"], config["image_detail"], config["image_size"]) == ("png", "high", None)

@@ -9,7 +9,7 @@ import dspy
 from viddiff.config import RunConfig
 from viddiff.data.frame_cache import FrameCache
 from viddiff.data.records import Sample
-from viddiff.data.sources import read_sample_frames
+from viddiff.systems import read_videos, system_for
 
 INPUTS = ("videos", "action_description", "differences", "n_differences", "key_points", "trim_starts", "seed")
 
@@ -21,7 +21,7 @@ def sample_examples(samples: Sequence[Sample], config: RunConfig, frame_cache: F
     for sample in samples:
         if not any(label in "ab" for label in sample.labels.values()):
             continue
-        videos = tuple(read_sample_frames(sample, w, fps=config.fps, size=config.image_size, cache=frame_cache) for w in (0, 1))
+        videos = read_videos(sample, config, fps_table=system_for(config.system).fps_table, cache=frame_cache)
         task = {"differences": sample.candidates, "n_differences": None}
         if config.mode == "open":
             task = {"differences": None, "n_differences": sample.n_differences_open}

@@ -9,11 +9,11 @@ from dataclasses import dataclass
 from viddiff.contact_sheet import contact_sheet
 from viddiff.data.benchmark import load_benchmark
 from viddiff.data.records import Sample
-from viddiff.data.sources import read_sample_frames
 from viddiff.errors import ViddiffError
 from viddiff.programs.records import DifferencePrediction
 from viddiff.report.tables import Table
 from viddiff.run_log import Outcome, SampleRecord, ScoredRun
+from viddiff.systems import read_videos, system_for
 
 
 @dataclass(frozen=True)
@@ -79,10 +79,7 @@ def _sheet_png(run: ScoredRun, record: SampleRecord, sample: Sample | None) -> t
         return None, f"sample {record.sample_key} is not in the benchmark {run.config.get('source')}"
     predictions = record.predictions
     try:
-        videos = tuple(
-            read_sample_frames(sample, which, fps=run.manifest.sampling_rates.get(sample.domain), size=run.config.get("image_size"))
-            for which in (0, 1)
-        )
+        videos = read_videos(sample, run.manifest.run_config, fps_table=system_for(run.manifest.system).fps_table)
         sheet = contact_sheet(videos, predictions)
     except ViddiffError as e:
         return None, str(e)

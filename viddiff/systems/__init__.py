@@ -3,7 +3,7 @@
 `viddiff`: the VidDiff method (proposer, stage planner, CLIP + Viterbi localizer, differencer).
 """
 
-from viddiff.systems.base import System, system_for
+from viddiff.systems.base import System, read_videos, system_for
 from viddiff.systems.viddiff import VidDiffSystem
 
-__all__ = ["System", "VidDiffSystem", "system_for"]
+__all__ = ["System", "VidDiffSystem", "read_videos", "system_for"]

@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING, Protocol
 from viddiff.config import RunConfig
 from viddiff.data.frame_cache import FrameCache
 from viddiff.data.records import Sample
+from viddiff.data.sources import read_sample_frames
+from viddiff.data.video import Frames
 from viddiff.run_log import SampleRecord
 
 if TYPE_CHECKING:
@@ -34,6 +36,16 @@ class System(Protocol):
     ) -> SampleRecord:
         """Answer one sample. Raises on failure; the runner records the error."""
         ...
+
+
+def read_videos(sample: Sample, config: RunConfig, *, fps_table: str, cache: FrameCache | None = None) -> tuple[Frames, Frames]:
+    """Videos A and B of a sample, sampled as the config says (rate or stride, size)."""
+    return tuple(
+        read_sample_frames(
+            sample, which, fps=config.fps, fps_table=fps_table, size=config.image_size, cache=cache, sampling=config.frame_sampling
+        )
+        for which in (0, 1)
+    )
 
 
 def system_for(name: str) -> System:

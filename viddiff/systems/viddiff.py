@@ -10,7 +10,6 @@ import dspy
 from viddiff.config import RunConfig
 from viddiff.data.frame_cache import FrameCache
 from viddiff.data.records import Sample
-from viddiff.data.sources import read_sample_frames
 from viddiff.data.video import Frames
 from viddiff.lms import usage_cost
 from viddiff.programs.matcher import RecallMatcher
@@ -20,6 +19,7 @@ from viddiff.retrieval.localization_error import localization_errors
 from viddiff.retrieval.localizer import FrameLocalizer, key_point_times
 from viddiff.retrieval.modes import LOCALIZATION_MODES
 from viddiff.run_log import SampleRecord, StageRecord
+from viddiff.systems.base import read_videos
 
 
 class VidDiffSystem:
@@ -53,7 +53,9 @@ class VidDiffSystem:
             chain_of_thought=config.chain_of_thought,
             frames=config.frames,
             image_size=config.image_size,
+            image_format=config.image_format,
             jpeg_quality=config.jpeg_quality,
+            image_detail=config.image_detail,
             num_threads=config.difference_threads,
         )
 
@@ -66,10 +68,7 @@ class VidDiffSystem:
         frame_cache: FrameCache | None,
         lms: Mapping[str, dspy.LM],
     ) -> SampleRecord:
-        videos = tuple(
-            read_sample_frames(sample, w, fps=config.fps, fps_table=self.fps_table, size=config.image_size, cache=frame_cache)
-            for w in (0, 1)
-        )
+        videos = read_videos(sample, config, fps_table=self.fps_table, cache=frame_cache)
         seed = sample.seed(config.seed)
         task: dict = {"differences": sample.candidates} if config.mode == "closed" else {"n_differences": sample.n_differences_open}
         matches = None
