@@ -91,6 +91,12 @@ def server_rollout_id(api_base: str) -> int:
 REDACTED = "[redacted]"
 
 
+def configured_secrets(environ: Mapping[str, str], extra_variables: Iterable[str | None] = ()) -> list[str]:
+    """The values of every provider key variable set in `environ` (and of `extra_variables`)."""
+    names = {v for variables in KEY_VARIABLES.values() for v in variables} | {v for v in extra_variables if v}
+    return [environ[name] for name in sorted(names) if environ.get(name)]
+
+
 def redact(value: Any, secrets: Sequence[str]) -> Any:
     """`value` (nested dicts, lists, strings) with every secret replaced by `[redacted]`."""
     secrets = [s for s in secrets if s and s != LOCAL_SERVER_KEY]

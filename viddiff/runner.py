@@ -16,12 +16,50 @@ from tqdm import tqdm
 from viddiff.clip import WeightsError
 from viddiff.data.frame_cache import FrameCache
 from viddiff.data.records import Sample
+from viddiff.errors import ViddiffError
 from viddiff.evaluation.predictions import SampleAnswers, to_benchmark_format
 from viddiff.evaluation.scoring import Selection, metrics, score_samples, write_scores
 from viddiff.lms import redact, total_cost
 from viddiff.programs.viddiff import FATAL_ERRORS
 from viddiff.run_log import RunLog, SampleRecord
 from viddiff.task import Task
+
+
+STOP_AFTER = 3
+"""Default: stop a run when its first this many samples all fail the same way with no answer."""
+
+
+class RunStopped(ViddiffError):
+    """The first samples all failed the same way before any answer: every other would too."""
+
+
+class FailureBreaker:
+    """Stops a run whose first `threshold` finished samples all failed the same way (the same
+    error type) while no difference was answered: a wrong model name, server or network, a
+    missing video root. One success disarms it for good."""
+
+    def __init__(self, threshold: int):
+        self.threshold = threshold
+        self.kinds: list[str] = []
+        self.first_error: str | None = None
+        self.armed = threshold > 0
+
+    def record(self, record: SampleRecord) -> None:
+        if not self.armed:
+            return
+        if any(p.answer is not None for p in record.predictions):
+            self.armed = False
+            return
+        error = record.error or next((p.error for p in record.predictions if p.error), None)
+        if error is None:
+            return
+        self.kinds.append(error.split(":", 1)[0])
+        self.first_error = self.first_error or error
+        if len(self.kinds) >= self.threshold and len(set(self.kinds)) == 1:
+            raise RunStopped(
+                f"stopped after the first {len(self.kinds)} samples failed the same way with no answer at all "
+                f"({self.first_error}); fix the cause, then continue with --resume"
+            )
 
 
 @dataclass(frozen=True)
@@ -45,12 +83,22 @@ class RunSummary:
 
 
 def run_task(
-    task: Task, api_keys: Mapping[str, str], out: str | Path, *, resume: bool = False, progress: bool = True
+    task: Task,
+    api_keys: Mapping[str, str],
+    out: str | Path,
+    *,
+    resume: bool = False,
+    progress: bool = True,
+    stop_after: int = STOP_AFTER,
 ) -> RunSummary:
     """Run the task's system on its samples, appending each record as it finishes.
 
     With `resume`, samples whose record is complete (`ok`) are skipped; samples that failed
     or left a difference undecided run again (answers already given come from the LM cache).
+
+    Raises:
+        RunStopped: the first `stop_after` samples failed the same way with no answer (0: never
+            stop); what finished is saved.
     """
     config, log = task.config, RunLog(out)
     if resume:
@@ -69,6 +117,7 @@ def run_task(
     frame_cache = FrameCache(config.cache_path / "frames")
     errors = tokens = 0
     finished = []
+    breaker = FailureBreaker(stop_after)
 
     def run_one(sample: Sample) -> SampleRecord:
         return _run_sample(task, program, sample, frame_cache, lms)
@@ -85,6 +134,7 @@ def run_task(
                     errors += record.status != "ok"
                     tokens += usage_tokens(record.usage)
                     finished.append(record)
+                    breaker.record(record)
                     bar.update()
                     bar.set_postfix(errors=errors, tokens=tokens)
             except BaseException:  # interrupted, or an error that stops the run: drop the samples not started

@@ -217,3 +217,61 @@ def test_image_options_reach_the_server_through_a_run(synth_dir, server, tmp_pat
     assert parts and all(p["url"].startswith("data:image/png;base64,") and p["detail"] == "high" for p in parts)
     config = json.loads((out / "manifest.json").read_text())["config"]
     assert (config["image_format"], config["image_detail"], config["image_size"]) == ("png", "high", None)
+
+
+def test_a_run_whose_first_samples_all_fail_the_same_way_stops_with_one_line(synth_dir, tmp_path, monkeypatch, capsys):
+    from tests.lm.fake_engine import provider_error
+
+    monkeypatch.setenv("VIDDIFF_TEST_KEY", SECRET)
+    engine = scripted_engine()
+    engine.fail("", provider_error(f"model 'test-model' does not exist (key {SECRET})", status=404))
+    out = tmp_path / "run"
+    with loopback_server(engine) as server:
+        code = main(_run_args(synth_dir, out, server, tmp_path, "--sample-threads", "1"))
+    assert code == 2
+    last = capsys.readouterr().err.strip().splitlines()[-1]
+    assert last.startswith("viddiff: error: stopped after the first 3 samples failed the same way with no answer at all (")
+    assert last.endswith("fix the cause, then continue with --resume")
+    assert "[redacted]" in last and SECRET not in last  # the server echoed the key: never printed
+    records = _records(out)
+    assert len(records) == 3 and all(r["status"] == "error" for r in records)
+    assert SECRET not in (out / "records.jsonl").read_text()
+
+
+def test_one_answer_disarms_the_stop(synth_dir, tmp_path, monkeypatch):
+    from tests.lm.fake_engine import provider_error
+
+    monkeypatch.setenv("VIDDIFF_TEST_KEY", SECRET)
+    engine = scripted_engine()
+    engine.fail(lambda call: "answer" in call.output_fields and len(engine.calls_for("answer")) > 2, provider_error("overloaded"))
+    out = tmp_path / "run"
+    with loopback_server(engine) as server:
+        assert main(_run_args(synth_dir, out, server, tmp_path, "--sample-threads", "1", "--difference-threads", "1")) == 1
+    assert len(_records(out)) == 6  # the first sample had answers: every sample ran
+
+
+def test_a_run_that_recorded_no_sample_starts_again_without_resume(synth_dir, server, tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("VIDDIFF_TEST_KEY", SECRET)
+    out = tmp_path / "run"
+    args = _run_args(synth_dir, out, server, tmp_path, "--clip-model", "ViT-B-32", "--clip-pretrained", str(tmp_path / "missing.pt"))
+    args[args.index("uniform")] = "viterbi"
+    assert main(args) == 2  # stopped before any sample: the folder holds the manifest alone
+    assert [p.name for p in out.iterdir()] == ["manifest.json"]
+    assert main(_run_args(synth_dir, out, server, tmp_path, "--limit", "1")) == 0
+    assert len(_records(out)) == 1
+
+
+def test_malformed_rows_are_counted_and_fail_the_run_unless_skipped(synth_dir, server, tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("VIDDIFF_TEST_KEY", SECRET)
+    copy = tmp_path / "copy"
+    shutil.copytree(synth_dir, copy)
+    rows = _rows(copy)
+    rows[1]["differences_gt"] = "{not json"
+    (copy / "dataset.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    out = tmp_path / "run"
+    assert main(_run_args(copy, out, server, tmp_path)) == 1
+    assert "viddiff: 1 malformed benchmark rows were skipped" in capsys.readouterr().err
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["samples"]["row_errors"] == 1 and metrics["samples"]["scored"] == 5
+    assert json.loads((out / "manifest.json").read_text())["row_errors"] == 1
+    assert main(_run_args(copy, tmp_path / "again", server, tmp_path, "--skip-bad-rows")) == 0

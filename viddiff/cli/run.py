@@ -13,7 +13,7 @@ from viddiff.data.records import SPLITS
 from viddiff.errors import ViddiffError
 from viddiff.evaluation.scoring import format_summary
 from viddiff.run_log import METRICS_FILE, RunLog, new_run_path
-from viddiff.runner import run_task, score_task
+from viddiff.runner import STOP_AFTER, run_task, score_task
 from viddiff.task import Task
 
 
@@ -34,7 +34,8 @@ def add_parser(commands) -> None:
             "      --lm openai/gpt-4o-2024-08-06 --out runs/easy-open\n"
             "  viddiff run --out runs/easy-closed --resume\n"
             "exit status: 0 every sample decided; 1 some sample or difference failed (see records.jsonl;\n"
-            "--resume retries them); 2 bad input or configuration"
+            "--resume retries them), or malformed benchmark rows were skipped (unless --skip-bad-rows);\n"
+            "2 bad input or configuration, or the run stopped because its first samples all failed"
         ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -48,6 +49,14 @@ def add_parser(commands) -> None:
     parser.add_argument("--video-root", help="folder the video paths are relative to (default: the source's folder)")
     parser.add_argument("--revision", help="Hub revision to pin")
     parser.add_argument("--sample-threads", type=int, metavar="N", help="samples processed at once (default: 2)")
+    parser.add_argument(
+        "--stop-after",
+        type=int,
+        default=STOP_AFTER,
+        metavar="N",
+        help=f"stop when the first N samples all fail the same way with no answer (default: {STOP_AFTER}; 0: never)",
+    )
+    parser.add_argument("--skip-bad-rows", action="store_true", help="exit 0 even when malformed benchmark rows were skipped")
     parser.add_argument(
         "--open-protocol",
         choices=OPEN_PROTOCOLS,
@@ -79,7 +88,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"note: --limit {config.limit} runs a subset; its results are not for reporting", file=sys.stderr)
     out = args.out or new_run_path("runs", config.mode)
     try:
-        summary = run_task(task, api_keys, out, resume=args.resume)
+        summary = run_task(task, api_keys, out, resume=args.resume, stop_after=args.stop_after)
     except KeyboardInterrupt:
         print(f"viddiff: interrupted; finished samples are saved in {out}; continue with --out {out} --resume", file=sys.stderr)
         return 130
@@ -92,4 +101,10 @@ def run(args: argparse.Namespace) -> int:
         print(f"{summary.excluded} samples left out: the compiled program {config.program} was compiled on them")
     print(format_summary(score_task(task, task.lms(api_keys), out)))
     print(f"metrics: {summary.path / METRICS_FILE}; report: viddiff report {summary.path}")
+    if summary.row_errors:
+        skipped = f"{summary.row_errors} malformed benchmark rows were skipped (listed as failed samples in records.jsonl)"
+        if not args.skip_bad_rows:
+            print(f"viddiff: {skipped}; pass --skip-bad-rows to accept that", file=sys.stderr)
+            return 1
+        print(f"note: {skipped}", file=sys.stderr)
     return 1 if summary.errors else 0
