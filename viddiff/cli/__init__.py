@@ -45,11 +45,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return args.run(args)
     except ViddiffError as e:
-        print(f"viddiff: error: {e}", file=sys.stderr)
+        _error(str(e), args)
         return 2
     except dspy.LMAuthError as e:  # DSPy's message runs over several lines of advice
-        print(f"viddiff: error: {str(e).splitlines()[0]}; check the API key you set", file=sys.stderr)
+        _error(f"{str(e).splitlines()[0]}; check the API key you set", args)
         return 2
     except KeyboardInterrupt:
         print("viddiff: interrupted", file=sys.stderr)
         return 130
+
+
+def _error(message: str, args: argparse.Namespace) -> None:
+    """Print one error line with every configured secret redacted (a server may echo the key)."""
+    from viddiff.lms import configured_secrets, redact
+
+    secrets = configured_secrets(os.environ, extra_variables=(getattr(args, "api_key_env", None),))
+    print(f"viddiff: error: {redact(message, secrets)}", file=sys.stderr)
