@@ -5,6 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 
+def error_text(error: BaseException) -> str:
+    """One line for a recorded failure: the exception type and the first line of its message
+    (provider errors append lines of generic advice that would only mislead in a record)."""
+    message = str(error).strip()
+    return f"{type(error).__name__}: {message.splitlines()[0] if message else repr(error)}"
+
+
 class ViddiffError(Exception):
     """Base class: an error caused by input or environment, reported to the user as one line."""
 

@@ -132,6 +132,13 @@ def usage_cost(usage: Mapping[str, Mapping[str, Any]]) -> float | None:
     return round(total, 6)
 
 
+def cost_text(cost: float | None) -> str:
+    """'$1.23' (four decimals under a cent), or 'unknown cost' (a model without a known price)."""
+    if cost is None:
+        return "unknown cost"
+    return f"${cost:,.2f}" if cost == 0 or cost >= 0.01 else f"${cost:.4f}"
+
+
 def total_cost(costs: Iterable[float | None]) -> float | None:
     """Summed costs (e.g. the `cost_usd` of run records); None when any is unknown."""
     costs = list(costs)

@@ -16,7 +16,7 @@ from tqdm import tqdm
 from viddiff.clip import WeightsError
 from viddiff.data.frame_cache import FrameCache
 from viddiff.data.records import Sample
-from viddiff.errors import ViddiffError
+from viddiff.errors import ViddiffError, error_text
 from viddiff.evaluation.predictions import SampleAnswers, to_benchmark_format
 from viddiff.evaluation.scoring import Selection, metrics, score_samples, write_scores
 from viddiff.lms import redact, total_cost
@@ -165,7 +165,7 @@ def _run_sample(task: Task, program: dspy.Module, sample: Sample, frame_cache: F
             action=sample.action,
             labels=sample.labels,
             status="error",
-            error=f"{type(e).__name__}: {e}",
+            error=error_text(e),
         )
     return record.model_copy(update={"seconds": round(time.perf_counter() - started, 3)})
 

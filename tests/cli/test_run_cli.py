@@ -275,3 +275,16 @@ def test_malformed_rows_are_counted_and_fail_the_run_unless_skipped(synth_dir, s
     assert metrics["samples"]["row_errors"] == 1 and metrics["samples"]["scored"] == 5
     assert json.loads((out / "manifest.json").read_text())["row_errors"] == 1
     assert main(_run_args(copy, tmp_path / "again", server, tmp_path, "--skip-bad-rows")) == 0
+
+
+def test_recorded_errors_are_one_line_without_the_provider_s_advice(synth_dir, tmp_path, monkeypatch):
+    from tests.lm.fake_engine import rate_limit_error
+
+    monkeypatch.setenv("VIDDIFF_TEST_KEY", SECRET)
+    engine = scripted_engine()
+    engine.fail(lambda call: "answer" in call.output_fields, rate_limit_error("slow down"))
+    out = tmp_path / "run"
+    with loopback_server(engine) as server:
+        main(_run_args(synth_dir, out, server, tmp_path, "--limit", "1", "--stop-after", "0"))
+    errors = [p["error"] for r in _records(out) for p in r["predictions"]]
+    assert errors and all("\n" not in e and "never retries" not in e and e.startswith("LMRateLimitError: ") for e in errors)

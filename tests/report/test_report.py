@@ -237,3 +237,9 @@ def test_localization_error_is_summarised_per_video(make_run):
     section = html[html.index('id="localization"') : html.index('id="errors"')]
     assert re.search(r">A</td><td class=\"num\">2</td><td class=\"num\">0.50</td><td class=\"num\">0.50</td><td class=\"num\">50.0</td><td class=\"num\">100.0</td>", section)
     assert re.search(r">B</td><td class=\"num\">1</td><td class=\"num\">1.50</td>", section)
+
+
+def test_synthetic_scores_carry_a_caveat_beside_the_published_rows(make_run):
+    html, markdown = (path.read_text() for path in render_report(make_run(), samples=0))
+    caveat = "This run is on the synthetic benchmark (`viddiff synth`): its scores are not comparable to the published VidDiffBench rows."
+    assert caveat in html.replace("&#x27;", "'") and caveat in markdown

@@ -12,7 +12,7 @@ def add_parser(commands) -> None:
         "report",
         help="render a scored run as one HTML page (report.html) and a Markdown summary (report.md)",
         description=(
-            "Render RUN_DIR (scored by `viddiff eval`) as report.html, a single self-contained page "
+            "Render RUN_DIR (a run directory, scored when `viddiff run` finishes or by `viddiff eval --run`) as report.html, a single self-contained page "
             "(split table next to the published figures, per-action chart, per-difference table, "
             "errors, cost, and the frames each difference was judged on for a few samples), and "
             "report.md, a Markdown summary."

@@ -12,6 +12,7 @@ from viddiff.data.benchmark import DEFAULT_SOURCE
 from viddiff.data.records import SPLITS
 from viddiff.errors import ViddiffError
 from viddiff.evaluation.scoring import format_summary
+from viddiff.lms import cost_text
 from viddiff.run_log import METRICS_FILE, RunLog, new_run_path
 from viddiff.runner import STOP_AFTER, run_task, score_task
 from viddiff.task import Task
@@ -92,10 +93,9 @@ def run(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         print(f"viddiff: interrupted; finished samples are saved in {out}; continue with --out {out} --resume", file=sys.stderr)
         return 130
-    cost = "unknown cost" if summary.cost_usd is None else f"about ${summary.cost_usd:.2f}"
     print(
         f"{summary.samples} samples in {summary.path} ({summary.ran} run now, {summary.errors} with errors, "
-        f"{summary.tokens} tokens, {cost}); predictions: {RunLog(summary.path).predictions_path}"
+        f"{summary.tokens} tokens, {cost_text(summary.cost_usd)}); predictions: {RunLog(summary.path).predictions_path}"
     )
     if summary.excluded:
         print(f"{summary.excluded} samples left out: the compiled program {config.program} was compiled on them")

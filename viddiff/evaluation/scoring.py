@@ -22,6 +22,7 @@ from statistics import mean
 from typing import Any, Protocol
 
 from viddiff.data.records import SPLITS, Sample
+from viddiff.errors import error_text
 from viddiff.evaluation.outcomes import flip, group_scores, grouped
 from viddiff.evaluation.predictions import PredictionsError, SampleAnswers, first_predictions
 from viddiff.evaluation.significance import mark
@@ -91,7 +92,7 @@ class OpenScorer:
                     result = self.matcher(sample.action_description, ground_truth, {k: p.description for k, p in predicted.items()})
                 matches, opposites = result.matches, result.opposites
             except Exception as e:  # recorded with the outcomes: the sample's differences are missing
-                error = f"matcher failed: {type(e).__name__}: {e}"
+                error = f"matcher failed: {error_text(e)}"
         outcomes = []
         for key, label in sample.labels.items():
             matched = matches.get(key)

@@ -12,6 +12,7 @@ import numpy as np
 from viddiff.config import FRAMES_OPTIONS
 from viddiff.data.records import Difference
 from viddiff.data.video import Frames
+from viddiff.errors import error_text
 from viddiff.programs.differencer import FrameDifferencer
 from viddiff.programs.images import encode_frames
 from viddiff.programs.linker import DifferenceLinker
@@ -199,5 +200,5 @@ def _prediction(
     if result is None:
         return DifferencePrediction(**common, answer=None, unserved=True)
     if isinstance(result, Exception):
-        return DifferencePrediction(**common, answer=None, error=f"{type(result).__name__}: {result}")
+        return DifferencePrediction(**common, answer=None, error=error_text(result))
     return DifferencePrediction(**common, answer=result.answer, rationale=result.rationale)

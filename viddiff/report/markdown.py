@@ -5,11 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from viddiff.evaluation.scoring import headline
-from viddiff.lms import total_cost
+from viddiff.lms import cost_text, total_cost
 from viddiff.report.tables import (
     Table,
     average_note,
-    cost_text,
     difference_error_table,
     group_table,
     metric_title,

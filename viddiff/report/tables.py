@@ -8,7 +8,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from viddiff.data.records import SPLITS
-from viddiff.lms import total_cost
+from viddiff.data.synth.actions import ACTIONS as SYNTHETIC_ACTIONS
+from viddiff.lms import cost_text, total_cost
 from viddiff.report.published import PUBLISHED, PUBLISHED_SOURCE, RANDOM_BASELINE
 from viddiff.retrieval.localization_error import summarize_errors
 from viddiff.run_log import ScoredRun
@@ -70,7 +71,14 @@ def published_note(run: ScoredRun) -> str:
     baseline = RANDOM_BASELINE.get(run.mode)
     if baseline is not None:
         note += f"; the published random baseline is {baseline:.0f}% ({run.mode} set)"
-    return note + "."
+    note += "."
+    synthetic = {spec.action for spec in SYNTHETIC_ACTIONS}
+    if run.metrics.get("actions") and set(run.metrics["actions"]) <= synthetic:
+        note += (
+            " This run is on the synthetic benchmark (`viddiff synth`): its scores are not comparable "
+            "to the published VidDiffBench rows."
+        )
+    return note
 
 
 def run_label(run: ScoredRun) -> str:
@@ -159,13 +167,6 @@ def localization_table(run: ScoredRun) -> Table:
             rows.append((video, str(summary.count), f"{summary.mean_s:.2f}", f"{summary.median_s:.2f}",
                          percent(summary.within_half_second), percent(summary.within_one_second)))
     return Table(("video", "differences", "mean s", "median s", "within 0.5 s %", "within 1 s %"), rows)
-
-
-def cost_text(cost: float | None) -> str:
-    """'$1.23' (four decimals under a cent), or 'unknown'."""
-    if cost is None:
-        return "unknown"
-    return f"${cost:,.2f}" if cost == 0 or cost >= 0.01 else f"${cost:.4f}"
 
 
 def natural_key(text: str) -> tuple[tuple[int, int | str], ...]:
