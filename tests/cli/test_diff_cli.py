@@ -1,4 +1,5 @@
 import json
+import re
 
 import numpy as np
 import pytest
@@ -84,3 +85,48 @@ def test_oracle_localization_is_refused_for_videos_outside_a_benchmark(tmp_path,
         "viddiff: error: --localization oracle needs annotated key points, which only benchmark samples have; "
         "use viterbi, uniform or random"
     )
+
+
+def test_progress_names_each_stage_and_counts_lm_calls(pair, tmp_path, capsys):
+    out = tmp_path / "diff"
+    with loopback_server(scripted_engine()) as server:
+        assert main(_args(pair, out, server, tmp_path, "--n-differences", "2")) == 0
+    err = capsys.readouterr().err
+    assert re.search(r"video A: \d+ frames at 5 fps \(\d+\.\d s\)", err) and "video B:" in err
+    for stage in ("proposing differences", "planning stages", "linking differences to stages", "deciding differences"):
+        assert stage in err
+    assert re.search(r"done: 100%\|[^|]*\| 5/5 ", err)  # proposer, planner, linker and 2 differences
+
+
+def test_crop_a_and_b_keep_one_box_of_each_video(pair, tmp_path):
+    out = tmp_path / "diff"
+    with loopback_server(scripted_engine()) as server:
+        assert main(_args(pair, out, server, tmp_path, "--difference", "x", "--crop-a", "0,0,40,60", "--crop-b", "10,20,30,30", "--image-size", "full")) == 0
+    sheet = Image.open(out / "frames.png")
+    assert sheet.size[0] > 0  # the contact sheet is drawn from the cropped frames
+    result = json.loads((out / "result.json").read_text())
+    assert result["predictions"][0]["answer"] in ("a", "b")
+
+
+@pytest.mark.parametrize("box", ["1,2,3", "0,0,0,10", "a,b,c,d"])
+def test_a_bad_crop_box_is_a_usage_error(pair, tmp_path, box, capsys):
+    (video_a, video_b), _ = pair
+    with pytest.raises(SystemExit) as exit_:
+        main(["diff", str(video_a), str(video_b), "--action", "x", "--crop-a", box])
+    assert exit_.value.code == 2 and "argument --crop-a: expected X" in capsys.readouterr().err
+
+
+def test_table_columns_fit_their_cells():
+    from viddiff.cli.diff import format_predictions
+    from viddiff.programs.records import DifferencePrediction
+
+    long = DifferencePrediction(
+        key="10", name="n", description="the person bends the knees much further and keeps the back straighter", num_frames="gt_1",
+        answer="b", rationale="B goes lower.", times_a=(12.5, 13.25, 14.0), times_b=(101.75, 102.5, 103.25),
+    )
+    assert format_predictions([long]).splitlines() == [
+        "#   difference                                    more in  frames A (s)         frames B (s)",
+        "10  the person bends the knees much further and   B        12.50, 13.25, 14.00  101.75, 102.50, 103.25",
+        "    keeps the back straighter",
+        "    B goes lower.",
+    ]

@@ -5,6 +5,9 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import sys
+import textwrap
+import time
 from pathlib import Path
 
 import dspy
@@ -16,6 +19,7 @@ from viddiff.data.records import Difference
 from viddiff.data.video import read_frames
 from viddiff.errors import ViddiffError
 from viddiff.lms import redact
+from viddiff.progress import StageProgress
 from viddiff.retrieval.modes import LOCALIZATION_MODES
 from viddiff.run_log import new_run_path
 from viddiff.runner import usage_tokens
@@ -23,6 +27,7 @@ from viddiff.systems import system_for
 from viddiff.task import keys_for, lms_for, program_for
 
 DEFAULT_FPS = 5.0
+DESCRIPTION_WIDTH = 44
 
 
 def add_parser(commands) -> None:
@@ -49,6 +54,8 @@ def add_parser(commands) -> None:
     parser.add_argument("--difference", action="append", help="a statement to decide (repeatable); omit for open set")
     parser.add_argument("--n-differences", type=int, default=5, help="open set: how many to propose (default: 5)")
     parser.add_argument("--fps-original", type=float, help="frame rate of a frame folder")
+    parser.add_argument("--crop-a", type=crop_box, metavar="X,Y,W,H", help="use only this box of video A (e.g. one half of a side-by-side video)")
+    parser.add_argument("--crop-b", type=crop_box, metavar="X,Y,W,H", help="use only this box of video B")
     parser.add_argument("--out", metavar="DIR", help="output folder (default: runs/<timestamp>-diff)")
     add_program_options(parser)
     parser.set_defaults(run=run)
@@ -60,17 +67,20 @@ def run(args: argparse.Namespace) -> int:
         raise ViddiffError(f"--localization {config.localization} needs annotated key points, which only benchmark samples have; use viterbi, uniform or random")
     api_keys = keys_for(config, system_for(config.system).roles(config, scoring=False), os.environ)
     cache = FrameCache(config.cache_path / "frames")
-    videos = tuple(
-        read_frames(path, config.fps, size=config.image_size, fps_original=args.fps_original, cache=cache)
-        for path in (args.video_a, args.video_b)
-    )
+    videos = []
+    for name, path, crop in (("A", args.video_a, args.crop_a), ("B", args.video_b, args.crop_b)):
+        started = time.perf_counter()
+        frames = read_frames(path, config.fps, size=config.image_size, fps_original=args.fps_original, crop=crop, cache=cache)
+        print(f"video {name}: {len(frames)} frames at {frames.fps:g} fps ({time.perf_counter() - started:.1f} s)", file=sys.stderr)
+        videos.append(frames)
     task = {"n_differences": args.n_differences}
     if args.difference:
         # Given statements are judged on 3 frames per video unless --frames says otherwise.
         task = {"differences": {str(i): Difference(str(i), text, text, text, "gt_1") for i, text in enumerate(args.difference)}}
     program = program_for(config, lms_for(config, api_keys))
-    with dspy.context(adapter=dspy.ChatAdapter(), track_usage=True, disable_history=True):
-        result = program(videos=videos, action_description=args.action, seed=config.seed, **task)
+    with StageProgress(expected_calls(config, len(args.difference or ()) or args.n_differences)) as progress:
+        with dspy.context(adapter=dspy.ChatAdapter(), track_usage=True, disable_history=True, callbacks=[progress]):
+            result = program(videos=tuple(videos), action_description=args.action, seed=config.seed, **task)
 
     out = Path(args.out) if args.out else new_run_path("runs", "diff")
     out.mkdir(parents=True, exist_ok=True)
@@ -91,12 +101,40 @@ def run(args: argparse.Namespace) -> int:
     return 1 if any(p.error for p in result.predictions) else 0
 
 
+def expected_calls(config, n_differences: int) -> int:
+    """LM calls one program call makes without retries: proposer (open set), planner and linker
+    (modes with stages), one differencer call per difference."""
+    stages = 2 if LOCALIZATION_MODES[config.localization].needs_stages else 0
+    return (config.mode == "open") + stages + n_differences
+
+
+def crop_box(text: str) -> tuple[int, int, int, int]:
+    """'X,Y,W,H' in pixels of the full-size frame."""
+    try:
+        x, y, width, height = (int(part) for part in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected X,Y,W,H (four whole numbers of pixels), got {text!r}") from None
+    if x < 0 or y < 0 or width < 1 or height < 1:
+        raise argparse.ArgumentTypeError(f"expected X, Y >= 0 and W, H >= 1, got {text!r}")
+    return x, y, width, height
+
+
 def format_predictions(predictions) -> str:
-    """A table: difference, which video it applies more to, frame times; rationale below each row."""
-    lines = [f"{'#':<3} {'difference':<44} {'more in':<8} {'frames A (s)':<18} {'frames B (s)':<18}"]
+    """A table: difference, which video it applies more to, frame times; the rationale below each
+    row. Columns are as wide as their longest cell (descriptions wrap at DESCRIPTION_WIDTH)."""
+    rows = []
     for p in predictions:
-        answer = {"a": "A", "b": "B", "c": "neither"}.get(p.answer or "", "error")
+        answer = {"a": "A", "b": "B", "c": "neither"}.get(p.answer or "", "unserved" if p.unserved else "error")
         times = [", ".join(f"{t:.2f}" for t in ts) for ts in (p.times_a, p.times_b)]
-        lines.append(f"{p.key:<3} {p.description[:44]:<44} {answer:<8} {times[0]:<18} {times[1]:<18}")
-        lines.append(f"    {p.error or p.rationale}")
+        rows.append((p.key, textwrap.wrap(p.description, DESCRIPTION_WIDTH) or [""], answer, *times, p.error or p.rationale))
+    header = ("#", ["difference"], "more in", "frames A (s)", "frames B (s)")
+    widths = [max(len(r[0]) for r in (header, *rows)), DESCRIPTION_WIDTH]
+    widths += [max(len(r[i]) for r in (header, *rows)) for i in (2, 3, 4)]
+    lines = []
+    for key, description, answer, times_a, times_b, *note in (header + ("",), *rows):
+        cells = (key, description[0], answer, times_a, times_b)
+        lines.append("  ".join(f"{cell:<{width}}" for cell, width in zip(cells, widths)).rstrip())
+        lines += [" " * (widths[0] + 2) + line for line in description[1:]]
+        if note and note[0]:
+            lines.append(" " * (widths[0] + 2) + note[0])
     return "\n".join(lines)
