@@ -201,24 +201,38 @@ def config_differences(config_a: Mapping[str, Any], config_b: Mapping[str, Any])
 
 
 def load_program(run_dir: str | Path, config: Mapping[str, Any]) -> CompiledProgram:
-    """The compiled program a run's config names (key `program`), read from the JSON that
-    DSPy's `program.save` writes; a relative path is tried from the working folder, then from
-    the run directory.
+    """The prompts of a run: those of the compiled program its config names (key `program`),
+    read from the JSON that DSPy's `program.save` writes (a relative path is tried from the
+    working folder, then from the run directory), or else the system's default prompts.
 
     Raises:
         CompareError: the program file is not valid JSON.
     """
     named = config.get("program")
     if not named:
-        return CompiledProgram(DEFAULT_PROGRAM, None)
+        return CompiledProgram(DEFAULT_PROGRAM, _predictor_prompts(_default_state(config)))
     path = next((p for p in (Path(named).expanduser(), Path(run_dir) / named) if p.is_file()), None)
     if path is None:
         return CompiledProgram(f"{named} (file not found)", None)
-    predictors = {}
     try:
         saved = json.loads(path.read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as e:
         raise CompareError(f"{path}: not valid JSON ({e})") from e
+    return CompiledProgram(str(path), _predictor_prompts(saved))
+
+
+def _default_state(config: Mapping[str, Any]) -> dict[str, Any]:
+    """What DSPy would save of the system's program with its default prompts, for this config."""
+    from viddiff.config import RunConfig
+    from viddiff.systems import system_for
+
+    run_config = RunConfig.from_dict(config)
+    return system_for(run_config.system).build(run_config, {}).dump_state()
+
+
+def _predictor_prompts(saved: Any) -> dict[str, PredictorPrompt]:
+    """Instructions, demo count and fields of each predictor in a saved program's state."""
+    predictors = {}
     for name, state in (saved.items() if isinstance(saved, Mapping) else ()):
         if not isinstance(state, Mapping) or not isinstance(state.get("signature"), Mapping):
             continue  # `metadata`, or anything else that is not a predictor
@@ -228,13 +242,13 @@ def load_program(run_dir: str | Path, config: Mapping[str, Any]) -> CompiledProg
             demos=len(state.get("demos") or []),
             fields=tuple((f.get("prefix"), f.get("description")) for f in signature.get("fields") or []),
         )
-    return CompiledProgram(str(path), predictors)
+    return predictors
 
 
 def instruction_differences(program_a: CompiledProgram, program_b: CompiledProgram) -> list[InstructionDifference]:
-    """Predictors whose instructions, demo counts or fields differ. A run whose prompts are not
-    known from a file (no compiled program, or its file is gone) shows its description instead
-    of instructions for every predictor the other program saved."""
+    """Predictors whose instructions, demo counts or fields differ (a default prompt the other run
+    also uses is not listed). A run whose compiled program file is gone shows that instead of
+    instructions for every predictor the other program saved."""
     predictors_a, predictors_b = program_a.predictors or {}, program_b.predictors or {}
     differences = []
     for name in sorted(predictors_a.keys() | predictors_b.keys()):
