@@ -60,7 +60,7 @@ def test_header_names_the_run(make_run):
     html = render_report(run)[0].read_text()
     for text in (
         str(run),
-        "closed set / accuracy",
+        "closed set / accuracy<",
         "differencer: openai/gpt-4o-2024-08-06",
         "viterbi",
         "0123456789abcdef (dirty)",

@@ -47,8 +47,8 @@ def p_text(p_value: float | None) -> str:
 
 def metric_title(run: ScoredRun) -> str:
     """'accuracy' or 'recall@N_diff', with the open-set protocol."""
-    protocol = run.metrics.get("protocol")
-    return run.metrics["metric"] + (f" ({protocol} protocol)" if protocol else "")
+    open_set = run.mode == "open"
+    return run.metrics["metric"] + (f" ({run.metrics['protocol']} protocol)" if open_set else "")
 
 
 def significance_legend(mode: str) -> str:
