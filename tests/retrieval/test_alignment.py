@@ -165,24 +165,45 @@ def test_rejects_bad_scores(scores, message):
 @pytest.mark.parametrize(
     ("n_stages", "n_frames", "expected"),
     [
+        # divmod(10, 3) = (3, 1): sizes 4, 3, 3 -> [0, 4), [4, 7), [7, 10) -> grown:
+        (3, 10, [(0, 5), (3, 8), (6, 10)]),
+        # divmod(11, 4) = (2, 3): sizes 3, 3, 3, 2 -> [0, 3), [3, 6), [6, 9), [9, 11) -> grown:
+        (4, 11, [(0, 4), (2, 7), (5, 10), (8, 11)]),
+        # divmod(10, 4) = (2, 2): sizes 3, 3, 2, 2 -> [0, 3), [3, 6), [6, 8), [8, 10) -> grown:
+        (4, 10, [(0, 4), (2, 7), (5, 9), (7, 10)]),
+        # divmod(5, 3) = (1, 2): sizes 2, 2, 1 -> [0, 2), [2, 4), [4, 5) -> grown:
+        (3, 5, [(0, 3), (1, 5), (3, 5)]),
+        # divmod(4, 3) = (1, 1): sizes 2, 1, 1 -> [0, 2), [2, 3), [3, 4) -> grown:
+        (3, 4, [(0, 3), (1, 4), (2, 4)]),
+        # One stage: [0, 4) grown to [-1, 5), clipped to the whole video.
         (1, 4, [(0, 4)]),
-        (3, 10, [(0, 3), (3, 6), (6, 10)]),
-        (4, 10, [(0, 2), (2, 5), (5, 7), (7, 10)]),
+        (1, 1, [(0, 1)]),
+        # K >= T: stage k gets frame floor(k * T / K), as align_stages does.
         (3, 3, [(0, 1), (1, 2), (2, 3)]),
         (5, 3, [(0, 1), (0, 1), (1, 2), (1, 2), (2, 3)]),
     ],
 )
-def test_even_segments(n_stages, n_frames, expected):
+def test_even_segments_match_the_published_split(n_stages, n_frames, expected):
     assert even_segments(n_stages, n_frames) == expected
 
 
-def test_even_segments_sizes_differ_by_at_most_one():
-    for n_frames in range(1, 40):
-        for n_stages in range(1, n_frames + 1):
+def test_even_segments_grow_every_boundary_of_a_near_equal_split():
+    for n_frames in range(2, 40):
+        for n_stages in range(1, n_frames):
             segments = even_segments(n_stages, n_frames)
-            assert_tiles(segments, n_stages, n_frames)
-            sizes = [end - start for start, end in segments]
-            assert max(sizes) - min(sizes) <= 1
+            assert len(segments) == n_stages
+            assert all(isinstance(v, int) for segment in segments for v in segment)
+            assert segments[0][0] == 0 and segments[-1][1] == n_frames
+            # Neighbours overlap by exactly two frames: one grown from each side.
+            for (_, end), (next_start, _) in zip(segments, segments[1:]):
+                assert end - next_start == 2
+            # Undo the growth: contiguous parts, larger ones first, sizes differing by at most one.
+            parts = [
+                (start + (k > 0), end - (k < n_stages - 1)) for k, (start, end) in enumerate(segments)
+            ]
+            assert_tiles(parts, n_stages, n_frames)
+            sizes = [end - start for start, end in parts]
+            assert sizes == sorted(sizes, reverse=True) and sizes[0] - sizes[-1] <= 1
 
 
 @pytest.mark.parametrize(("n_stages", "n_frames"), [(0, 5), (3, 0)])

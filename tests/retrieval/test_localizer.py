@@ -104,12 +104,22 @@ def test_every_mode_returns_the_same_structure(squats, tiny_clip_checkpoint):
                 assert len(chosen) == (1 if q.num_frames == "1" else len(chosen)) and 1 <= len(chosen) <= 3
 
 
-def test_uniform_mode_splits_evenly(squats):
+def test_uniform_mode_is_the_published_even_split(squats):
     frames = read_sample_frames(squats[0], 0)
-    placed = FrameLocalizer("uniform").localize(frames, SQUAT_STAGES, [DifferenceQuery("0", "1", (1,))])
-    n = len(frames)
-    assert placed.segments == [(0, n // 3), (n // 3, 2 * n // 3), (2 * n // 3, n)]
-    assert placed.frames["0"] == [(n // 3 + 2 * n // 3 - 1) // 2]
+    queries = [DifferenceQuery("0", "1", (1,)), DifferenceQuery("1", "gt_1", (1,))]
+    placed = FrameLocalizer("uniform").localize(frames, SQUAT_STAGES, queries)
+    assert (len(frames), frames.fps) == (18, 8.0)
+    # 18 frames, 3 stages: [0, 6), [6, 12), [12, 18), each boundary grown by one frame.
+    assert placed.segments == [(0, 7), (5, 13), (11, 18)]
+    # Stage 1 covers 5..12: middle int(17 / 2) = 8; gt_1 spacing round(0.35 * 8) = 3.
+    assert placed.frames == {"0": [8], "1": [5, 8, 11]}
+
+
+@pytest.mark.parametrize(("fps", "spacing"), [(1.0, 1), (5.0, 2), (8.0, 3)])
+def test_random_mode_spaces_three_frames_by_the_frame_rate(fps, spacing):
+    placed = localize("random", [DifferenceQuery("0", "gt_1")], n_frames=40, fps=fps, seed=(3, 1))
+    first, middle, last = placed.frames["0"]
+    assert middle - first == last - middle == spacing
 
 
 def test_random_mode_is_seeded(squats):

@@ -93,30 +93,77 @@ def test_select_frames_rejects_empty_segments():
         select_frames([], [], "1", fps=8, n_frames=10)
 
 
-def test_random_frames_are_reproducible_and_valid():
-    first = [random_frames(np.random.default_rng(7), "gt_1", 50) for _ in range(3)]
-    assert first[0] == first[1] == first[2]
-    rng = np.random.default_rng(8)
-    for _ in range(200):
-        frames = random_frames(rng, "gt_1", 5)
-        assert len(set(frames)) == 3 and frames == sorted(frames)
-        assert all(0 <= f < 5 for f in frames)
-        (frame,) = random_frames(rng, "1", 5)
-        assert 0 <= frame < 5 and isinstance(frame, int)
+def test_random_frames_with_a_fixed_seed():
+    # 8 fps: spacing round(0.35 * 8) = 3; centres drawn from 3..46 by default_rng(0).integers(3, 47),
+    # whose first three draws are 40, 31, 25; the next draw, integers(50), is 13.
+    rng = np.random.default_rng(0)
+    assert [random_frames(rng, "gt_1", 8.0, 50) for _ in range(3)] == [[37, 40, 43], [28, 31, 34], [22, 25, 28]]
+    assert random_frames(rng, "1", 8.0, 50) == [13]
+
+
+def test_random_frames_are_deterministic_for_a_seed():
+    def draws(seed):
+        rng = np.random.default_rng(seed)
+        return [random_frames(rng, num_frames, 5.0, 60) for num_frames in ("gt_1", "1") * 20]
+
+    assert draws(7) == draws(7)
+    assert draws(7) != draws(8)
+
+
+@pytest.mark.parametrize(
+    ("fps", "spacing"),
+    [(1.0, 1), (5.0, 2), (8.0, 3)],  # max(1, round(0.35 * fps)): round(0.35) = 0 -> 1, round(1.75) = 2, round(2.8) = 3
+)
+def test_random_gt_1_frames_are_evenly_spaced_like_select_frames(fps, spacing):
+    n_frames = 12
+    # The same spacing select_frames uses at this rate.
+    chosen = select_frames([(0, n_frames)], [0], "gt_1", fps=fps, n_frames=n_frames)
+    assert chosen[1] - chosen[0] == chosen[2] - chosen[1] == spacing
+    rng = np.random.default_rng(1)
+    centres = set()
+    for _ in range(300):
+        frames = random_frames(rng, "gt_1", fps, n_frames)
+        assert all(type(f) is int for f in frames)
+        assert frames == [frames[1] - spacing, frames[1], frames[1] + spacing]
+        assert 0 <= frames[0] and frames[2] < n_frames
+        centres.add(frames[1])
+    # Every centre spacing..T-1-spacing (inclusive) is drawn, and no other.
+    assert centres == set(range(spacing, n_frames - spacing))
+
+
+def test_random_one_frame_covers_the_video():
+    rng = np.random.default_rng(2)
+    draws = [random_frames(rng, "1", 8.0, 5) for _ in range(200)]
+    assert all(len(d) == 1 and type(d[0]) is int for d in draws)
+    assert {d[0] for d in draws} == {0, 1, 2, 3, 4}
 
 
 def test_random_frames_short_video():
     rng = np.random.default_rng(0)
-    assert random_frames(rng, "gt_1", 2) == [0, 1]
-    assert random_frames(rng, "1", 1) == [0]
+    # 8 fps wants spacing 3; 2 * 3 + 1 > 5 frames: spacing (5 - 1) // 2 = 2, the only centre is 2.
+    assert {tuple(random_frames(rng, "gt_1", 8.0, 5)) for _ in range(50)} == {(0, 2, 4)}
+    # 4 frames: spacing (4 - 1) // 2 = 1, centre 1 or 2.
+    assert {tuple(random_frames(rng, "gt_1", 8.0, 4)) for _ in range(50)} == {(0, 1, 2), (1, 2, 3)}
+    # 3 frames: spacing 1, centre 1.
+    assert random_frames(rng, "gt_1", 8.0, 3) == [0, 1, 2]
+    # Fewer than 3 frames: all of them.
+    assert random_frames(rng, "gt_1", 8.0, 2) == [0, 1]
+    assert random_frames(rng, "gt_1", 8.0, 1) == [0]
+    assert random_frames(rng, "1", 8.0, 1) == [0]
 
 
 @pytest.mark.parametrize(
-    ("num_frames", "n_frames", "message"), [("2", 5, "num_frames"), ("1", 0, "at least 1")]
+    ("num_frames", "fps", "n_frames", "message"),
+    [
+        ("2", 8.0, 5, "num_frames"),
+        ("1", 8.0, 0, "at least 1"),
+        ("gt_1", 0, 5, "fps must be positive and finite, got 0"),
+        ("1", float("inf"), 5, "fps must be positive and finite, got inf"),
+    ],
 )
-def test_random_frames_rejects_bad_input(num_frames, n_frames, message):
+def test_random_frames_rejects_bad_input(num_frames, fps, n_frames, message):
     with pytest.raises(ValueError, match=message):
-        random_frames(np.random.default_rng(0), num_frames, n_frames)
+        random_frames(np.random.default_rng(0), num_frames, fps, n_frames)
 
 
 def test_nearest_frames():

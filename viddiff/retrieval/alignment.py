@@ -1,7 +1,10 @@
 """Split a video's frames into the planned stages, in order (Viterbi), or evenly (ablation).
 
 A segmentation is a list of K half-open frame ranges `(start, end)`, one per stage, in stage
-order. When there are fewer stages than frames the ranges are non-empty and tile 0..T exactly.
+order, non-empty and inside 0..T. When there are fewer stages than frames, `align_stages`
+tiles 0..T exactly (a partition), while `even_segments` matches the published code's even
+split: near-equal contiguous parts, each boundary then grown by one frame on both sides, so
+neighbouring segments overlap by two frames.
 """
 
 from __future__ import annotations
@@ -76,10 +79,17 @@ def align_stages(scores: np.ndarray) -> list[Segment]:
 
 
 def even_segments(n_stages: int, n_frames: int) -> list[Segment]:
-    """The "no Viterbi" ablation: K contiguous segments of sizes differing by at most one.
+    """The "no Viterbi" ablation: the published code's even split, boundaries grown by one frame.
 
-    Stage k gets frames floor(k * T / K) up to floor((k + 1) * T / K). When K >= T, stage
-    k gets the one-frame segment (f, f+1) with f = floor(k * T / K), as in `align_stages`.
+    As published: stage_size, remainder = divmod(T, K); stage i gets stage_size + 1 frames
+    if i < remainder, else stage_size, laid out contiguously from frame 0. Then every
+    boundary between stages grows by one frame on each side (the first stage's end + 1, the
+    last stage's start - 1, a middle stage's start - 1 and end + 1), so neighbours overlap
+    by two frames, and the segments are clipped to 0..T (so K == 1 gives (0, T)). E.g.
+    T = 10, K = 3: sizes 4, 3, 3 -> (0, 4), (4, 7), (7, 10) -> (0, 5), (3, 8), (6, 10).
+
+    When K >= T, stage k gets the one-frame segment (f, f+1) with f = floor(k * T / K), as
+    in `align_stages` (not the published split).
 
     Raises:
         ValueError: n_stages or n_frames below 1.
@@ -90,12 +100,23 @@ def even_segments(n_stages: int, n_frames: int) -> list[Segment]:
         raise ValueError(f"n_frames must be at least 1, got {n_frames}")
     if n_stages >= n_frames:
         return _one_frame_per_stage(n_stages, n_frames)
-    bounds = [k * n_frames // n_stages for k in range(n_stages + 1)]
-    return list(zip(bounds[:-1], bounds[1:]))
+    stage_size, remainder = divmod(n_frames, n_stages)
+    sizes = [stage_size + 1 if k < remainder else stage_size for k in range(n_stages)]
+    ends = np.cumsum(sizes)
+    starts = ends - sizes
+    # Grow only the boundaries between stages: this equals growing every start and end then
+    # clipping to 0..T as published, since an inner start is >= 1 and an inner end <= T - 1.
+    starts[1:] -= 1
+    ends[:-1] += 1
+    return [(int(start), int(end)) for start, end in zip(starts, ends)]
 
 
 def segment_score(scores: np.ndarray, segments: Sequence[Segment]) -> float:
     """The objective `align_stages` maximises: the sum of log scores along a segmentation.
+
+    Meaningful only for a partition of 0..T, as `align_stages` returns when K < T. Frames
+    shared by overlapping segments (`even_segments`, or K > T) are counted once per segment,
+    so such segmentations cannot be compared with it; nothing in viddiff scores them.
 
     Args:
         scores: K x T positive, finite scores.

@@ -1,9 +1,12 @@
 """Localization modes: which sampled frames each difference is judged on, in one video.
 
 `viterbi` (default) aligns the planned stages to the frames; `uniform` splits the frames
-evenly among the stages (the "without Viterbi" ablation: the paper does not define it, the
-published code offers an even split, named here `uniform`); `random` draws seeded frames;
-`oracle` uses the annotated key-point frames. Every mode returns a `Localization`.
+evenly among the stages (the "without Viterbi" ablation: the paper does not define it; this
+is the published code's even split, neighbours overlapping by two frames, see
+`even_segments`); `random` draws seeded frames as the published ablation did (one uniform
+frame, or 3 frames at the `select_frames` spacing around a uniform centre, see
+`random_frames`); `oracle` uses the annotated key-point frames. Every mode returns a
+`Localization`.
 """
 
 from __future__ import annotations
@@ -62,7 +65,7 @@ class Localization:
     frames: dict[str, list[int]]
     """Difference key -> indices into the sampled frames."""
     segments: list[Segment] | None = None
-    """The stages' frame ranges (viterbi and uniform modes)."""
+    """The stages' frame ranges (viterbi and uniform modes; uniform neighbours overlap by two frames)."""
     unserved: tuple[str, ...] = ()
     """Keys the mode could not place (oracle: no annotated key point)."""
 
@@ -84,7 +87,8 @@ def localize(
     Args:
         mode: one of `LOCALIZATION_MODES`.
         queries: the differences to place.
-        n_frames: T, the number of sampled frames; fps: their rate.
+        n_frames: T, the number of sampled frames; fps: their rate (sets the spacing of
+            3-frame differences in the viterbi, uniform and random modes).
         scores: K x T stage scores (viterbi).
         n_stages: K (uniform; taken from `scores` when given).
         key_points: difference key -> annotated frame indices in the trimmed clip at the
@@ -102,7 +106,7 @@ def localize(
         if seed is None:
             raise ValueError("the random mode needs a seed")
         rng = np.random.default_rng(seed)
-        return Localization(mode, {q.key: random_frames(rng, q.num_frames, n_frames) for q in queries})
+        return Localization(mode, {q.key: random_frames(rng, q.num_frames, fps, n_frames) for q in queries})
     if mode == "oracle":
         return _oracle(queries, key_points, frame_positions)
     if mode == "viterbi":

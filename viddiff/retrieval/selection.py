@@ -35,7 +35,8 @@ def select_frames(
     A difference linked to no stage uses the middle stage, index K // 2.
 
     Args:
-        segments: K half-open (start, end) frame ranges, from `align_stages` or `even_segments`.
+        segments: K half-open (start, end) frame ranges, from `align_stages` or `even_segments`;
+            they may overlap (`even_segments` overlaps neighbours by two frames).
         linked_stages: indices of the stages the difference is linked to; may be empty.
         num_frames: "1" or "gt_1".
         fps: frame rate of the sampled video (frames per second).
@@ -48,11 +49,7 @@ def select_frames(
         ValueError: an unknown num_frames, fps <= 0 or not finite, T < 1, a stage index that
             is not an integer in 0..K-1, or a segment that is empty or outside the video.
     """
-    if num_frames not in NUM_FRAMES_OPTIONS:
-        raise ValueError(f"num_frames must be one of {NUM_FRAMES_OPTIONS}, got {num_frames!r}")
-    if not (fps > 0 and math.isfinite(fps)):
-        raise ValueError(f"fps must be positive and finite, got {fps!r}")
-    _check_n_frames(n_frames)
+    _check_request(num_frames, fps, n_frames)
     _check_segments(segments, n_frames)
     stages = list(linked_stages) or [len(segments) // 2]
     for stage in stages:
@@ -67,32 +64,38 @@ def select_frames(
         return list(range(n_frames))
     span_start = min(segments[k][0] for k in stages)
     span_last = max(segments[k][1] - 1 for k in stages)
-    spacing = min(max(1, round(GT_1_SPACING_SECONDS * fps)), (n_frames - 1) // 2)
+    spacing = _gt_1_spacing(fps, n_frames)
     centre = min(max(int(span_start + span_last) // 2, spacing), n_frames - 1 - spacing)
     return [centre - spacing, centre, centre + spacing]
 
 
-def random_frames(rng: np.random.Generator, num_frames: str, n_frames: int) -> list[int]:
-    """The random-frames ablation: 1 frame, or for "gt_1" 3 distinct frames, ascending.
+def random_frames(rng: np.random.Generator, num_frames: str, fps: float, n_frames: int) -> list[int]:
+    """The random-frames ablation, as published: frames at a random place, ascending.
 
-    When T < 3, "gt_1" returns all T frames (drawing nothing).
+    - "1": one frame drawn uniformly from 0..T-1.
+    - "gt_1": 3 frames [c - spacing, c, c + spacing] around a centre c drawn uniformly from
+      spacing..T-1-spacing (inclusive), with the spacing of `select_frames` (max(1,
+      round(0.35 * fps)) frames, shrunk to (T - 1) // 2 when 2 * spacing + 1 > T), so the
+      time between the frames told to the VLM is true. When T < 3, all T frames (drawing
+      nothing).
 
     Args:
         rng: the caller's seeded generator; the only source of randomness.
         num_frames: "1" or "gt_1".
+        fps: frame rate of the sampled video (frames per second).
         n_frames: T, the number of sampled frames.
 
     Raises:
-        ValueError: an unknown num_frames or T < 1.
+        ValueError: an unknown num_frames, fps <= 0 or not finite, or T < 1.
     """
-    if num_frames not in NUM_FRAMES_OPTIONS:
-        raise ValueError(f"num_frames must be one of {NUM_FRAMES_OPTIONS}, got {num_frames!r}")
-    _check_n_frames(n_frames)
+    _check_request(num_frames, fps, n_frames)
     if num_frames == "1":
         return [int(rng.integers(n_frames))]
     if n_frames < GT_1_FRAMES:
         return list(range(n_frames))
-    return sorted(int(f) for f in rng.choice(n_frames, size=GT_1_FRAMES, replace=False))
+    spacing = _gt_1_spacing(fps, n_frames)
+    centre = int(rng.integers(spacing, n_frames - spacing))
+    return [centre - spacing, centre, centre + spacing]
 
 
 def nearest_frames(times: Sequence[float], frame_times: np.ndarray) -> list[int]:
@@ -125,7 +128,16 @@ def nearest_frames(times: Sequence[float], frame_times: np.ndarray) -> list[int]
     return [int(i) for i in np.where(take_before, before, after)]
 
 
-def _check_n_frames(n_frames: int) -> None:
+def _gt_1_spacing(fps: float, n_frames: int) -> int:
+    """Frames between the 3 "gt_1" frames: max(1, round(0.35 * fps)), at most (T - 1) // 2 (T >= 3)."""
+    return min(max(1, round(GT_1_SPACING_SECONDS * fps)), (n_frames - 1) // 2)
+
+
+def _check_request(num_frames: str, fps: float, n_frames: int) -> None:
+    if num_frames not in NUM_FRAMES_OPTIONS:
+        raise ValueError(f"num_frames must be one of {NUM_FRAMES_OPTIONS}, got {num_frames!r}")
+    if not (fps > 0 and math.isfinite(fps)):
+        raise ValueError(f"fps must be positive and finite, got {fps!r}")
     if n_frames < 1:
         raise ValueError(f"n_frames must be at least 1, got {n_frames}")
 
