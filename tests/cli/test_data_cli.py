@@ -3,8 +3,10 @@ import shutil
 
 import pytest
 
-from viddiff.cli import main
+from viddiff.cli import build_parser, main
+from viddiff.config import RunConfig
 from viddiff.data.synth import generate_benchmark
+from viddiff.data.video import read_frames, write_video
 
 
 @pytest.fixture(scope="module")
@@ -47,7 +49,38 @@ def test_check_passes_when_every_video_decodes(synth_dir, tmp_path, capsys):
     assert main(["data", str(synth_dir), "--check", "--cache-dir", str(tmp_path / "cache")]) == 0
     rows = _rows(synth_dir / "dataset.jsonl")
     assert f"checked {2 * len(rows)} videos: 0 missing or unreadable" in capsys.readouterr().out
-    assert any((tmp_path / "cache").rglob("*.npy")), "--check should fill the frame cache"
+    assert any((tmp_path / "cache" / "frames").glob("*.npy")), "--check should fill DIR/frames, as run does"
+
+
+def test_cache_dir_default_is_the_run_configs(capsys):
+    assert RunConfig().cache_dir == "~/.cache/viddiff"
+    assert build_parser().parse_args(["data"]).cache_dir == RunConfig().cache_dir
+    with pytest.raises(SystemExit):
+        main(["data", "--help"])
+    help_text = " ".join(capsys.readouterr().out.split())
+    assert "the same as `viddiff run --cache-dir`: --check reads and writes frames in DIR/frames (default: ~/.cache/viddiff)" in help_text
+
+
+def test_check_prints_the_warning_of_a_video_shorter_than_its_trim(synth_dir, tmp_path, capsys):
+    copy = tmp_path / "copy"
+    shutil.copytree(synth_dir, copy)
+    rows = _rows(copy / "dataset.jsonl")
+    video = next(v for r in rows for v in json.loads(r["videos"]) if not (copy / v["path"]).is_dir())
+    path = copy / video["path"]
+    (start, end), rate = video["frames_trim"], video["fps_original"]
+    kept = start + 10  # the video now ends 10 frames into its trim, more than 1 s before its end
+    first = read_frames(path, rate, trim=(0, 1)).images[0]
+    write_video(path, [first] * kept, rate)
+    assert end / rate - kept / rate > 1
+
+    assert main(["data", str(copy), "--check", "--no-cache"]) == 0
+    out = capsys.readouterr().out
+    assert f"checked {2 * len(rows)} videos: 0 missing or unreadable" in out
+    warnings = [line for line in out.splitlines() if line.startswith("warning: ")]
+    assert warnings == [
+        f"warning: {path}: decoded up to {kept / rate:.2f} s, well short of the {end / rate:.2f} s expected "
+        f"(trim end: frame {end} at {rate:g} fps); the video may be truncated, or the trim end lies past its last frame"
+    ]
 
 
 def test_check_lists_missing_and_corrupt_videos(synth_dir, tmp_path, capsys):
@@ -96,10 +129,18 @@ def test_malformed_row_is_reported_and_fails_check(synth_dir, tmp_path, capsys):
     rows = _rows(copy / "dataset.jsonl")
     rows[0]["videos"] = "[{"
     (copy / "dataset.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
-    assert main(["data", str(copy)]) == 0
-    err = capsys.readouterr().err
+    assert main(["data", str(copy)]) == 1
+    captured = capsys.readouterr()
+    err = captured.err
     assert f"malformed row: sample '{rows[0]['sample_key']}', field 'videos': invalid JSON" in err
+    assert err.strip().splitlines()[-1] == "1 malformed row was skipped (listed above)"
+    assert f"{copy}: {len(rows) - 1} pairs" in captured.out
     assert main(["data", str(copy), "--check", "--no-cache"]) == 1
+    assert capsys.readouterr().err.strip().splitlines()[-1] == "1 malformed row was skipped (listed above)"
+    rows[1]["split"] = "trivial"
+    (copy / "dataset.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    assert main(["data", str(copy)]) == 1
+    assert capsys.readouterr().err.strip().splitlines()[-1] == "2 malformed rows were skipped (listed above)"
 
 
 def test_synth_refuses_existing_benchmark(synth_dir, capsys):

@@ -36,6 +36,7 @@ def test_halves_sampled_at_5_fps_on_the_24_fps_grid(halves) -> None:
     np.testing.assert_array_equal(left.timestamps, [i / 24 for i in expected_indices])
     np.testing.assert_array_equal(left.timestamps, right.timestamps)
     assert np.all(np.abs(np.diff(left.timestamps) - 0.2) < 1 / 24)
+    assert left.warnings == right.warnings == ()  # decoded to its declared end
 
 
 def test_halves_have_the_crop_shape_and_differ(halves) -> None:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
+import struct
 import wave
 from pathlib import Path
 
@@ -15,7 +17,9 @@ from PIL import Image
 from viddiff.data.frame_cache import FrameCache, default_cache_dir
 from viddiff.data.video import (
     BASELINE_FPS,
+    FOLDER_NEEDS_RATE,
     METHOD_FPS,
+    Frames,
     _sample_by_time,
     read_frames,
     sampling_fps,
@@ -87,6 +91,7 @@ def test_cfr_at_10_fps_keeps_every_third_frame(cfr30: Path) -> None:
     assert frames.source_indices.dtype == np.int64
     assert frames.fps == 10.0
     assert len(frames) == 20
+    assert frames.warnings == ()
 
 
 def test_cfr_at_8_fps_keeps_last_frame_at_or_before_each_target(cfr30: Path) -> None:
@@ -117,6 +122,7 @@ def test_vfr_keeps_last_frame_whose_time_is_at_or_before_each_target(tmp_path: P
     assert frames.source_indices.tolist() == expected
     assert read_codes(frames.images) == expected
     np.testing.assert_array_equal(frames.timestamps, [VFR_TIMES[i] for i in expected])
+    assert frames.warnings == ()
 
 
 def test_sample_by_time_matches_brute_force_on_random_timestamps() -> None:
@@ -223,6 +229,97 @@ def test_trim_samples_from_its_first_frame(cfr30: Path) -> None:
 def test_trim_end_past_the_last_frame_is_clipped(cfr30: Path) -> None:
     assert read_frames(cfr30, 10, trim=(50, 1000)).source_indices.tolist() == [50, 53, 56, 59]
     assert read_frames(cfr30, 10, trim=(50, None)).source_indices.tolist() == [50, 53, 56, 59]
+    assert read_frames(cfr30, 10, trim=(5, 20)).warnings == ()
+    assert read_frames(cfr30, 10, trim=(50, None)).warnings == ()
+
+
+# --- decoding that stops well short of the expected end --------------------------------
+
+def test_truncated_file_warns_with_where_decoding_stopped(tmp_path: Path) -> None:
+    full = write_video(tmp_path / "full.mkv", (code_frame(i) for i in range(120)), 30)  # 4 s
+    assert read_frames(full, 30).warnings == ()
+    data = full.read_bytes()
+    path = tmp_path / "cut.mkv"
+    path.write_bytes(data[: len(data) // 2])  # the header still declares 4 s
+    frames = read_frames(path, 30)  # every decoded frame is kept: the last is where it stopped
+    assert 0 < len(frames) < 100
+    stopped = frames.timestamps[-1] + 1 / 30
+    (warning,) = frames.warnings
+    assert re.fullmatch(
+        re.escape(f"{path}: decoded up to {stopped:.2f} s, well short of the 4.00 s expected (the ")
+        + "(stream|container)"
+        + re.escape("'s declared duration); the file may be truncated"),
+        warning,
+    ), warning
+
+
+def write_clip_claiming(path: Path, frames: int, claimed_ms: float) -> Path:
+    """A 30 fps Matroska clip of `frames` frames whose header claims `claimed_ms` milliseconds."""
+    data = write_video(path, (code_frame(i) for i in range(frames)), 30).read_bytes()
+    at = data.index(bytes.fromhex("4489") + b"\x88") + 3  # Segment Info > Duration, 8-byte float
+    assert struct.unpack(">d", data[at : at + 8]) == (frames / 30 * 1000,)
+    path.write_bytes(data[:at] + struct.pack(">d", claimed_ms) + data[at + 8 :])
+    return path
+
+
+def test_clip_whose_container_claims_a_longer_duration_warns(tmp_path: Path) -> None:
+    path = write_clip_claiming(tmp_path / "claims.mkv", 30, 4000.0)  # 1 s of frames, claims 4 s
+    frames = read_frames(path, 10)
+    assert frames.source_indices.tolist() == list(range(0, 30, 3))
+    assert frames.warnings == (
+        f"{path}: decoded up to 1.00 s, well short of the 4.00 s expected (the container's "
+        "declared duration); the file may be truncated",
+    )
+
+
+def test_shortfall_of_at_most_the_allowance_does_not_warn(tmp_path: Path) -> None:
+    # allowed: max(1 s, 2 sampling intervals): 1 s at 10 fps, 2 s at 1 fps
+    assert read_frames(write_clip_claiming(tmp_path / "a.mkv", 30, 2000.0), 10).warnings == ()
+    assert len(read_frames(write_clip_claiming(tmp_path / "b.mkv", 30, 2050.0), 10).warnings) == 1
+    assert read_frames(write_clip_claiming(tmp_path / "c.mkv", 30, 3000.0), 1).warnings == ()
+    assert len(read_frames(write_clip_claiming(tmp_path / "d.mkv", 30, 3050.0), 1).warnings) == 1
+
+
+def test_trim_end_well_past_the_video_warns(cfr30: Path) -> None:
+    frames = read_frames(cfr30, 10, trim=(30, 120))  # asks up to 4 s of a 2 s clip
+    assert frames.source_indices.tolist() == list(range(30, 60, 3))
+    assert frames.warnings == (
+        f"{cfr30}: decoded up to 2.00 s, well short of the 4.00 s expected (trim end: frame 120 "
+        "at 30 fps); the video may be truncated, or the trim end lies past its last frame",
+    )
+    assert read_frames(cfr30, 10, trim=(30, 90)).warnings == ()  # 1 s short: within 1 s
+    assert read_frames(cfr30, 1, trim=(0, 120)).warnings == ()  # 2 s short: within 2 / fps
+    assert len(read_frames(cfr30, 1, trim=(0, 121)).warnings) == 1
+
+
+def test_trim_end_well_past_a_frame_folder_warns(tmp_path: Path) -> None:
+    folder = write_frame_folder(tmp_path / "frames", 12)
+    frames = read_frames(folder, 2, trim=(0, 24), fps_original=6)
+    assert frames.source_indices.tolist() == [0, 3, 6, 9]
+    assert frames.warnings == (
+        f"{folder}: decoded up to 2.00 s, well short of the 4.00 s expected (trim end: frame 24 "
+        "at 6 fps); the video may be truncated, or the trim end lies past its last frame",
+    )
+    assert read_frames(folder, 2, trim=(0, 18), fps_original=6).warnings == ()
+    assert read_frames(folder, 2, fps_original=6).warnings == ()
+
+
+# --- repr ------------------------------------------------------------------------------
+
+def test_repr_is_one_short_line(cfr30: Path) -> None:
+    frames = Frames(
+        images=np.zeros((40, 120, 160, 3), np.uint8),
+        timestamps=np.arange(40) / 8,
+        source_indices=np.arange(40) * 3,
+        fps=8.0,
+    )
+    assert repr(frames) == "Frames(40 frames 160x120, 8.0 fps, 0.00-4.88 s)"
+    assert str(frames) == repr(frames)
+    assert repr(read_frames(cfr30, 10, size=48)) == "Frames(20 frames 48x32, 10.0 fps, 0.00-1.90 s)"
+    warned = read_frames(cfr30, 7.5, trim=(30, 120))
+    assert repr(warned) == "Frames(8 frames 96x64, 7.5 fps, 1.00-1.93 s, 1 warning)"
+    empty = Frames(np.empty((0, 0, 0, 3), np.uint8), np.empty(0), np.empty(0, np.int64), 2.0)
+    assert repr(empty) == "Frames(0 frames, 2.0 fps)"
 
 
 # --- frame folders ---------------------------------------------------------------------
@@ -332,6 +429,33 @@ def test_cache_misses_when_arguments_or_file_change(
     os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))
     read_frames(path, 10, cache=cache)
     assert opens.calls == len(reads) + 1
+
+
+def test_cache_hit_keeps_the_warnings(tmp_path: Path, opens: OpenCounter) -> None:
+    path = write_clip_claiming(tmp_path / "claims.mkv", 30, 4000.0)
+    cache = FrameCache(tmp_path / "cache")
+    written = opens.calls
+    first = read_frames(path, 10, cache=cache)
+    second = read_frames(path, 10, cache=cache)
+    assert opens.calls == written + 1
+    assert_same_frames(first, second)
+    assert len(first.warnings) == 1
+    assert second.warnings == first.warnings
+
+
+def test_cache_entry_without_warnings_is_a_miss(
+    cfr30: Path, tmp_path: Path, opens: OpenCounter
+) -> None:
+    root = tmp_path / "cache"
+    cache = FrameCache(root)
+    read_frames(cfr30, 10, cache=cache)
+    (meta,) = root.glob("*.json")
+    entry = json.loads(meta.read_text())
+    assert entry["warnings"] == []
+    del entry["warnings"]  # as a version-1 entry would be
+    meta.write_text(json.dumps(entry))
+    assert read_frames(cfr30, 10, cache=cache).warnings == ()
+    assert opens.calls == 2
 
 
 def test_cache_treats_a_corrupt_or_partial_entry_as_a_miss(
@@ -445,8 +569,10 @@ def test_unreadable_image_in_a_folder(tmp_path: Path) -> None:
 
 def test_folder_needs_fps_original(tmp_path: Path) -> None:
     folder = write_frame_folder(tmp_path / "frames", 3)
-    with pytest.raises(VideoError, match=names(folder, "pass fps_original")):
+    with pytest.raises(VideoError) as e:
         read_frames(folder, 5)
+    assert str(e.value) == f"{folder}: a frame folder needs its original frame rate (fps_original)"
+    assert e.value.reason == FOLDER_NEEDS_RATE
 
 
 def test_fps_above_the_original_rate(cfr30: Path, tmp_path: Path) -> None:

@@ -14,8 +14,9 @@ import numpy as np
 
 from viddiff.data.video import Crop, Frames, Size, frame_image_paths
 
-CACHE_FORMAT_VERSION = 1
-"""Bump when what an entry holds, or how frames are sampled, changes: old entries then miss."""
+CACHE_FORMAT_VERSION = 2
+"""Bump when what an entry holds, or how frames are sampled, changes: old entries then miss.
+Version 2: entries hold the read's warnings."""
 
 
 def default_cache_dir() -> Path:
@@ -25,8 +26,10 @@ def default_cache_dir() -> Path:
 
 class FrameCache:
     """Frames of earlier `read_frames` calls: per entry, the images as an uncompressed `.npy`
-    and a small `.json` (timestamps, source indices, fps), written last so that an entry
-    whose `.json` exists is whole. An unreadable entry counts as a miss and is rewritten.
+    and a small `.json` (timestamps, source indices, fps, warnings), written last so that an
+    entry whose `.json` exists is whole. An unreadable entry counts as a miss and is rewritten.
+    A hit returns the warnings of the read that filled the entry (a truncated file keeps
+    warning); they name the path as that read spelled it.
 
     A key covers the resolved path, the file's size and mtime (every image's, for a frame
     folder), and every sampling argument, so an edited video or other arguments miss.
@@ -69,6 +72,7 @@ class FrameCache:
                 timestamps=np.asarray(meta["timestamps"], dtype=np.float64),
                 source_indices=np.asarray(meta["source_indices"], dtype=np.int64),
                 fps=float(meta["fps"]),
+                warnings=_warnings(meta["warnings"]),
             )
         except (OSError, ValueError, KeyError, TypeError):
             return None
@@ -82,6 +86,7 @@ class FrameCache:
             "timestamps": frames.timestamps.tolist(),
             "source_indices": frames.source_indices.tolist(),
             "fps": frames.fps,
+            "warnings": list(frames.warnings),
         }
         _write_atomically(images_path, lambda f: np.save(f, frames.images, allow_pickle=False))
         _write_atomically(meta_path, lambda f: f.write(json.dumps(meta).encode()))
@@ -100,6 +105,12 @@ def _identity(path: Path) -> object:
 def _size_and_mtime(path: Path) -> tuple[int, int]:
     stat = path.stat()
     return stat.st_size, stat.st_mtime_ns
+
+
+def _warnings(value: object) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(w, str) for w in value):
+        raise TypeError(f"warnings must be a list of strings, got {value!r}")
+    return tuple(value)
 
 
 def _is_consistent(frames: Frames) -> bool:

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal, TypeVar
+from typing import TYPE_CHECKING, Literal, NamedTuple, TypeVar
 
 import av
 import numpy as np
@@ -35,13 +35,19 @@ _TIME_TOLERANCE = 1e-6
 """Seconds; absorbs float rounding when comparing frame times with target times."""
 _RATE_TOLERANCE = 1e-6
 """Relative; a requested fps this close above the original rate is allowed."""
+SHORTFALL_SECONDS = 1.0
+SHORTFALL_INTERVALS = 2
+"""A read is "well short" (and its `Frames` carry a warning) when decoding stops more than
+max(SHORTFALL_SECONDS, SHORTFALL_INTERVALS / fps) seconds before the expected end."""
+FOLDER_NEEDS_RATE = "a frame folder needs its original frame rate (fps_original)"
+"""The reason of the VideoError for a frame folder read without `fps_original`."""
 
 Size = int | tuple[int, int]
 Crop = tuple[int, int, int, int]
 _Payload = TypeVar("_Payload")
 
 
-@dataclass(frozen=True, eq=False)  # eq=False: arrays have no single truth value to compare
+@dataclasses.dataclass(frozen=True, eq=False)  # eq=False: arrays have no single truth value
 class Frames:
     """Frames sampled from one video, in display orientation."""
 
@@ -54,9 +60,25 @@ class Frames:
     `retrieval_frames` count), in presentation order."""
     fps: float
     """The requested sampling rate."""
+    warnings: tuple[str, ...] = ()
+    """One line each: what went wrong without stopping the read (decoding stopped well short
+    of the expected end: a truncated file, or a trim past the end of the video)."""
 
     def __len__(self) -> int:
         return len(self.images)
+
+    def __repr__(self) -> str:
+        """One short line (no pixel values), e.g. `Frames(40 frames 160x120, 8.0 fps, 0.00-4.88 s)`:
+        count, width x height, sampling rate, first and last timestamp, and any warnings."""
+        parts = [f"{len(self)} frames"]
+        if len(self) and self.images.ndim == 4:
+            parts[0] += f" {self.images.shape[2]}x{self.images.shape[1]}"
+        parts.append(f"{round(self.fps, 2)} fps")
+        if len(self.timestamps):
+            parts.append(f"{self.timestamps[0]:.2f}-{self.timestamps[-1]:.2f} s")
+        if self.warnings:
+            parts.append(f"{len(self.warnings)} warning{'s' if len(self.warnings) > 1 else ''}")
+        return f"Frames({', '.join(parts)})"
 
 
 def sampling_fps(
@@ -106,7 +128,8 @@ def read_frames(
             ordered by natural sort of their names (f2 before f10).
         fps: sampling rate; must not exceed the original rate.
         trim: Python slice [start, end) over the original frame indices; end None keeps to
-            the last frame, an end past the last frame is clipped.
+            the last frame, an end past the last frame is clipped (with a warning when it is
+            well past, see below).
         size: None keeps the original size; an int scales the longer side to that many
             pixels keeping the aspect ratio (never upscaling); (width, height) is exact.
         fps_original: frame rate of a frame folder (frame i is at i / fps_original);
@@ -114,6 +137,14 @@ def read_frames(
         crop: (x, y, width, height) in display pixels of the full-size frame, applied
             before scaling (e.g. one half of a side-by-side pair).
         cache: where to keep decoded frames for the next identical read.
+
+    Warnings: when decoding stops well short of the expected end, the result's `warnings`
+    holds one line naming the path, where decoding stopped and where it was expected to:
+    the expected end is the trim end's time (end / the original rate) when the trim has an
+    end, else the file's declared duration (the stream's, or the container's); a frame
+    folder without a trim end has none. Decoding stopped at the last decoded frame inside
+    the trim plus one frame interval; "well short" is more than max(1 s, 2 / fps) before
+    the expected end. A cached read keeps the warnings of the read that filled the cache.
 
     Raises:
         MissingVideoError: `path` does not exist.
@@ -200,6 +231,39 @@ def _trim_error(path: Path, trim: tuple[int, int | None], n_frames: int) -> Vide
     start, end = trim
     return VideoError(
         path, f"trim [{start}, {end}) is outside the video, which has {n_frames} frames"
+    )
+
+
+class _ExpectedEnd(NamedTuple):
+    """Where decoding should stop, in seconds from the stream's start, and why."""
+
+    seconds: float
+    source: str
+    cause: str
+    """What a read stopping well short of it suggests."""
+
+
+def _trim_end(end: int, rate: float) -> _ExpectedEnd:
+    return _ExpectedEnd(
+        end / rate,
+        f"trim end: frame {end} at {rate:g} fps",
+        "the video may be truncated, or the trim end lies past its last frame",
+    )
+
+
+def _shortfall_warning(
+    path: Path, fps: float, decoded_end: float, expected: _ExpectedEnd | None
+) -> tuple[str, ...]:
+    """The warning for a read whose decoding stopped at `decoded_end` seconds, well short of
+    the expected end (see `read_frames`), or none."""
+    if expected is None:
+        return ()
+    allowed = max(SHORTFALL_SECONDS, SHORTFALL_INTERVALS / fps)
+    if expected.seconds - decoded_end <= allowed + _TIME_TOLERANCE:
+        return ()
+    return (
+        f"{path}: decoded up to {decoded_end:.2f} s, well short of the {expected.seconds:.2f} s "
+        f"expected ({expected.source}); {expected.cause}",
     )
 
 
@@ -307,7 +371,8 @@ def _collect(
     capacity: int,
     fps: float,
 ) -> Frames:
-    """Convert each kept frame once (a frame kept twice reuses its image) into `Frames`."""
+    """Convert each kept frame once (a frame kept twice reuses its image) into `Frames`
+    (without warnings: the caller adds them once the reading is done)."""
     stack = _FrameStack(path, capacity)
     timestamps: list[float] = []
     indices: list[int] = []
@@ -335,9 +400,7 @@ def _read_folder(
     fps_original: float | None,
 ) -> Frames:
     if fps_original is None:
-        raise VideoError(
-            folder, "is a frame folder; pass fps_original, the rate its frames were taken at"
-        )
+        raise VideoError(folder, FOLDER_NEEDS_RATE)
     if fps_original <= 0:
         raise VideoError(folder, f"fps_original must be positive, got {fps_original}")
     paths = frame_image_paths(folder)
@@ -356,7 +419,11 @@ def _read_folder(
         _check_crop(image_path, crop, (image.shape[1], image.shape[0]))
         return _crop_and_resize(image, crop, size)
 
-    return _collect(folder, kept, to_image, len(kept), fps)
+    frames = _collect(folder, kept, to_image, len(kept), fps)
+    if end is None:
+        return frames
+    warnings = _shortfall_warning(folder, fps, stop / fps_original, _trim_end(end, fps_original))
+    return dataclasses.replace(frames, warnings=warnings)
 
 
 def _load_image(path: Path) -> np.ndarray:
@@ -388,18 +455,41 @@ def _read_file(
                 _estimated_kept_count(stream, trim, fps),
                 fps,
             )
+            expected = _expected_end(container, stream, trim[1])
     except av.FFmpegError as e:
         raise VideoError(path, f"cannot be decoded: {e}; is it a video file?") from e
     if decoded.count == 0:
         raise VideoError(path, "decodes to zero frames; the file is truncated or holds no video")
-    if len(frames) == 0:
+    if len(frames) == 0 or decoded.last_time is None:
         raise _trim_error(path, trim, decoded.count)
-    return frames
+    rate = stream.average_rate or stream.guessed_rate
+    decoded_end = decoded.last_time + (1 / float(rate) if rate else 0.0)
+    warnings = _shortfall_warning(path, fps, decoded_end, expected)
+    return dataclasses.replace(frames, warnings=warnings) if warnings else frames
+
+
+def _expected_end(
+    container: av.container.InputContainer, stream: av.video.stream.VideoStream, end: int | None
+) -> _ExpectedEnd | None:
+    """Where decoding should stop, from metadata only: the trim end's time if the trim has an
+    end, else the declared duration; None when the file does not say."""
+    truncated = "the file may be truncated"
+    if end is not None:
+        rate = stream.average_rate or stream.guessed_rate
+        return _trim_end(end, float(rate)) if rate else None
+    if stream.duration and stream.time_base:
+        seconds = float(stream.duration * stream.time_base)
+        return _ExpectedEnd(seconds, "the stream's declared duration", truncated)
+    if container.duration:
+        seconds = container.duration / av.time_base
+        return _ExpectedEnd(seconds, "the container's declared duration", truncated)
+    return None
 
 
 class _DecodedFrames:
     """Decodes sequentially, yielding (index, seconds from stream start, frame) inside a trim,
-    and stopping after its end; `count` is how many frames were decoded."""
+    and stopping after its end; `count` is how many frames were decoded, `last_time` the
+    time of the last frame yielded (None before the first)."""
 
     def __init__(
         self,
@@ -413,6 +503,7 @@ class _DecodedFrames:
         self._stream = stream
         self._trim = trim
         self.count = 0
+        self.last_time: float | None = None
 
     def __iter__(self) -> Iterator[tuple[int, float, av.VideoFrame]]:
         start, end = self._trim
@@ -433,6 +524,7 @@ class _DecodedFrames:
                 timestamp = float(index / rate)  # no timestamp: assume the nominal constant rate
             else:
                 raise VideoError(self._path, f"frame {index} has no timestamp, the stream no rate")
+            self.last_time = timestamp
             yield index, timestamp, frame
 
 
