@@ -1,64 +1,30 @@
-"""Paired comparison of runs: pairing from hand-built run directories, exact McNemar, bootstrap."""
+"""Paired comparison of runs: pairing the counted outcomes of scored run directories (built
+through the run log and the real scorers), the comparison's wiring, and what differs between
+runs. The statistics themselves are tested in test_paired_stats.py."""
 
-import itertools
 import json
-from collections import Counter
-from fractions import Fraction
-from math import comb, isnan
 
 import dspy
-import numpy as np
 import pytest
-from scipy.stats import binomtest
 
-from viddiff.config import RunConfig, default_lms
+from tests.evaluation.scored_runs import write_run
+from viddiff.config import LMConfig, RunConfig, default_lms
 from viddiff.evaluation.paired import (
     DEFAULT_PROGRAM,
     CompareError,
-    bootstrap_gap,
+    GroupComparison,
+    compare_runs,
+    compared_stats,
     config_differences,
     instruction_differences,
     load_program,
-    mcnemar_exact,
+    pair_outcomes,
     paired_outcomes,
-    paired_stats,
-    resampled_gaps,
-    verdict,
 )
-from viddiff.config import LMConfig
-from viddiff.run_dir import RunDirectoryError
+from viddiff.run_log import RunLog, RunLogError, load_scored_run
+from viddiff.systems import system_for
 
 LABELS = {"s1": {"k1": "a", "k2": "b", "k3": "c"}, "s2": {"k1": "b", "k2": "a"}, "s3": {"k1": "a", "k2": "b"}}
-GROUPS = {"s1": ("easy", "squat"), "s2": ("easy", "squat"), "s3": ("medium", "lunge"), "s4": ("hard", "lunge")}
-
-
-def write_run(path, labels, answers, *, overall, config=None, program=None, matches=None, groups=GROUPS):
-    """A scored run directory by hand: config.json, records.jsonl, metrics.json, and (when
-    `matches` is given: open set) matches.jsonl.
-
-    Args:
-        labels: {sample_key: {difference key: label}}.
-        answers: {sample_key: {predicted key: answer or None}}.
-        overall: (correct, n) for metrics.json.
-        matches: {sample_key: (matches, opposites)}.
-    """
-    config = config or RunConfig(mode="open" if matches is not None else "closed", source="runs/synth")
-    path.mkdir(parents=True)
-    saved = {**config.to_dict(), "program": program}
-    (path / "config.json").write_text(json.dumps({"config": saved, "provenance": {}}))
-    records = []
-    for row, (sample_key, sample_labels) in enumerate(labels.items()):
-        split, action = groups[sample_key]
-        predictions = [{"key": k, "description": f"{k} of {action}", "answer": v} for k, v in answers.get(sample_key, {}).items()]
-        record = {"sample_key": sample_key, "row_index": row, "split": split, "action": action, "labels": sample_labels}
-        records.append({**record, "status": "ok", "predictions": predictions})
-    (path / "records.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
-    correct, n = overall
-    (path / "metrics.json").write_text(json.dumps({"schema_version": 1, "mode": config.mode, "overall": {"correct": correct, "n": n}}))
-    if matches is not None:
-        decisions = [{"sample_key": s, "matches": m, "opposites": o, "error": None} for s, (m, o) in matches.items()]
-        (path / "matches.jsonl").write_text("".join(json.dumps(d) + "\n" for d in decisions))
-    return path
 
 
 @pytest.fixture
@@ -68,13 +34,11 @@ def closed_runs(tmp_path):
         tmp_path / "a",
         {**LABELS, "s4": {"k1": "a"}},
         {"s1": {"k1": "a", "k2": "b", "k3": "a"}, "s2": {"k1": "b", "k2": "b"}, "s3": {"k1": "a", "k2": None}, "s4": {"k1": "a"}},
-        overall=(5, 7),
     )
     run_b = write_run(
         tmp_path / "b",
         LABELS,
         {"s1": {"k1": "a", "k2": "a"}, "s2": {"k1": "a", "k2": "b"}, "s3": {"k1": "b", "k2": "b"}},
-        overall=(2, 6),
     )
     return run_a, run_b
 
@@ -84,175 +48,125 @@ def closed_runs(tmp_path):
 
 def test_closed_differences_pair_by_sample_and_key(closed_runs):
     outcomes = paired_outcomes(*closed_runs)
-    assert outcomes.mode == "closed" and outcomes.source == "runs/synth" and outcomes.warnings == []
+    assert outcomes.mode == "closed" and outcomes.source == "runs/synth"
     assert [(d.sample_key, d.key, d.correct_a, d.correct_b) for d in outcomes.differences] == [
         ("s1", "k1", True, True),
         ("s1", "k2", True, False),
         ("s2", "k1", True, False),
         ("s2", "k2", False, False),
         ("s3", "k1", True, False),
-        ("s3", "k2", False, True),  # A left it undecided
+        ("s3", "k2", False, True),  # A left it undecided: missing, scored as wrong
     ]
     assert (outcomes.only_a, outcomes.only_b) == (1, 0)  # s4 was scored in A only; the c label in neither
-    assert {(d.split, d.action) for d in outcomes.differences} == {("easy", "squat"), ("medium", "lunge")}
+    assert [(d.split, d.action) for d in outcomes.differences] == [("easy", "squat")] * 4 + [("medium", "lunge")] * 2
+    assert pair_outcomes(load_scored_run(closed_runs[0]), load_scored_run(closed_runs[1])) == outcomes
 
 
-def test_paired_stats_count_agreement_and_disagreement(closed_runs):
-    stats = paired_stats(paired_outcomes(*closed_runs), samples=200)
-    assert (stats.n, stats.both_right, stats.a_only, stats.b_only, stats.neither) == (6, 1, 3, 1, 1)
-    assert stats.p_value == pytest.approx(0.625)  # 2 * (1 + 4) / 16
-    assert stats.gap == pytest.approx(2 / 6) and stats.clusters == 3
-    assert verdict(stats) == "no significant difference (p = 0.62)"
+def test_pairing_reads_the_outcomes_and_never_rederives_them(closed_runs):
+    """outcomes.jsonl is the truth: whatever the records say, the pairing follows the outcomes."""
+    log = RunLog(closed_runs[1])
+    outcomes = log.outcomes()
+    log.write_outcomes([o.model_copy(update={"correct": not o.correct}) if (o.sample_key, o.key) == ("s2", "k2") else o for o in outcomes])
+    paired = {(d.sample_key, d.key): (d.correct_a, d.correct_b) for d in paired_outcomes(*closed_runs).differences}
+    assert paired[("s2", "k2")] == (False, True)
 
 
-def test_records_that_no_longer_match_metrics_are_reported(closed_runs, tmp_path):
-    stale = write_run(tmp_path / "stale", LABELS, {"s1": {"k1": "a"}}, overall=(4, 6))
-    outcomes = paired_outcomes(closed_runs[0], stale)
-    assert len(outcomes.warnings) == 1
-    assert "records give 1/6 right but metrics.json says 4/6" in outcomes.warnings[0]
+def test_only_counted_differences_pair(tmp_path):
+    """Unserved differences and c labels are in neither score: never paired, counted apart only when
+    the other run counted them."""
+    labels = {"s1": {"k1": "a", "k2": "b", "k3": "c"}, "s2": {"k1": "b"}}
+    run_a = write_run(tmp_path / "a", labels, {"s1": {"k1": "a", "k2": "b", "k3": "a"}, "s2": {"k1": "b"}})
+    run_b = write_run(tmp_path / "b", labels, {"s1": {"k1": "b"}, "s2": {}}, unserved={"s1": ["k2", "k3"], "s2": ["k1"]})
+    outcomes = paired_outcomes(run_a, run_b)
+    assert [(d.sample_key, d.key, d.correct_a, d.correct_b) for d in outcomes.differences] == [("s1", "k1", True, False)]
+    assert (outcomes.only_a, outcomes.only_b) == (2, 0)  # s1/k2 and s2/k1 were unserved in B
+    assert load_scored_run(run_b).metrics["overall"]["unserved"] == 2
 
 
-def test_open_runs_pair_through_the_matcher_decisions(tmp_path):
+def test_open_runs_pair_through_their_outcomes(tmp_path):
     labels = {"s1": {"k1": "a", "k2": "b"}, "s2": {"k1": "a"}}
+    groups = {"s1": ("easy", "squat"), "s2": ("medium", "lunge")}
     run_a = write_run(
         tmp_path / "a",
-        labels,
-        {"s1": {"0": "a", "1": "a"}, "s2": {"0": "a"}},
+        {"s1": labels["s1"]},  # A never ran s2
+        {"s1": {"0": "a", "1": "a"}},
         matches={"s1": ({"k1": "0", "k2": "1"}, ["k2"])},  # "1" states the opposite of k2: a flips to b
-        overall=(2, 2),
+        groups=groups,
     )
     run_b = write_run(
         tmp_path / "b",
         labels,
         {"s1": {"0": "b"}, "s2": {"0": "a"}},
         matches={"s1": ({"k1": None, "k2": "0"}, []), "s2": ({"k1": "0"}, [])},
-        overall=(2, 3),
+        groups=groups,
     )
+    flipped = next(o for o in load_scored_run(run_a).outcomes if o.key == "k2")
+    assert (flipped.matched_key, flipped.prediction, flipped.flipped, flipped.correct) == ("1", "b", True, True)
     outcomes = paired_outcomes(run_a, run_b)
-    assert outcomes.mode == "open" and outcomes.warnings == []
+    assert outcomes.mode == "open"
     assert [(d.sample_key, d.key, d.correct_a, d.correct_b) for d in outcomes.differences] == [
         ("s1", "k1", True, False),  # unmatched in B
         ("s1", "k2", True, True),
     ]
-    assert (outcomes.only_a, outcomes.only_b) == (0, 1)  # A's matcher never scored s2
+    assert (outcomes.only_a, outcomes.only_b) == (0, 1)  # A never scored s2
 
 
 @pytest.mark.parametrize(
     ("changes", "message"),
     [
-        ({"mode": "open"}, "different mode: .*a has 'closed', .*other has 'open'"),
-        ({"source": "jmhb/VidDiffBench"}, "different source: .*a has 'runs/synth', .*other has 'jmhb/VidDiffBench'"),
+        ({"mode": "open"}, r"cannot compare runs of different mode: .*a has 'closed', .*other has 'open'"),
+        ({"source": "jmhb/VidDiffBench"}, r"cannot compare runs of different source: .*a has 'runs/synth', .*other has 'jmhb/VidDiffBench'"),
     ],
 )
 def test_runs_of_different_modes_or_benchmarks_are_refused(closed_runs, tmp_path, changes, message):
     config = RunConfig(**{"mode": "closed", "source": "runs/synth", **changes})
-    matches = {"s1": ({}, [])} if config.mode == "open" else None
-    other = write_run(tmp_path / "other", LABELS, {}, config=config, matches=matches, overall=(0, 0))
+    answers = {"s1": {"0": "a"}}
+    matches = {"s1": ({"k1": "0"}, [])} if config.mode == "open" else None
+    other = write_run(tmp_path / "other", LABELS, answers if matches else {"s1": {"k1": "a"}}, config=config, matches=matches)
     with pytest.raises(CompareError, match=message):
         paired_outcomes(closed_runs[0], other)
 
 
 def test_missing_and_unscored_runs_say_what_to_do(closed_runs, tmp_path):
-    with pytest.raises(RunDirectoryError, match="nowhere: no such run directory"):
+    with pytest.raises(RunLogError, match="nowhere: no such run directory"):
         paired_outcomes(closed_runs[0], tmp_path / "nowhere")
     (closed_runs[1] / "metrics.json").unlink()
-    with pytest.raises(RunDirectoryError, match=r"is not scored \(no metrics.json\); finish the run .* `viddiff eval "):
+    with pytest.raises(RunLogError, match=r"b is not scored; finish and score it with `viddiff run --out .*b --resume`, or `viddiff eval --run .*b`"):
         paired_outcomes(*closed_runs)
-    open_run = write_run(tmp_path / "open", LABELS, {}, matches={}, overall=(0, 0))
-    (open_run / "matches.jsonl").unlink()
-    with pytest.raises(CompareError, match="has metrics.json but no matches.jsonl"):
-        paired_outcomes(open_run, open_run)
+    (closed_runs[0] / "outcomes.jsonl").unlink()  # metrics without outcomes: not scored either
+    with pytest.raises(RunLogError, match=r"a is not scored; "):
+        paired_outcomes(*closed_runs)
 
 
-# McNemar
+# The comparison
 
 
-@pytest.mark.parametrize(("b", "c", "expected"), [(5, 0, 2 * 0.5**5), (0, 5, 0.0625), (6, 1, 2 * (1 + 7) / 128), (0, 0, 1.0), (3, 3, 1.0)])
-def test_mcnemar_exact_by_hand(b, c, expected):
-    assert mcnemar_exact(b, c) == pytest.approx(expected)
+def test_compared_stats_cluster_the_paired_differences_by_sample(closed_runs):
+    stats = compared_stats(paired_outcomes(*closed_runs), samples=200)
+    assert (stats.n, stats.both_right, stats.a_only, stats.b_only, stats.neither) == (6, 1, 3, 1, 1)
+    assert stats.clusters == 3
+    # Per-sample gaps A - B: s1 +1, s2 +1, s3 0; sign flips of (1, 1): P(|S| >= 2) = 2/4.
+    assert (stats.samples_a_better, stats.samples_b_better, stats.samples_tied) == (2, 0, 1)
+    assert stats.p_value == pytest.approx(0.5)
+    assert stats.p_mcnemar_differences == pytest.approx(0.625)  # 2 * (1 + 4) / 16
+    assert stats.gap == pytest.approx(2 / 6)
+    assert (stats.resamples, stats.seed, stats.confidence) == (200, 0, 0.95)
 
 
-def test_mcnemar_exact_matches_the_binomial_tail_and_scipy():
-    for b, c in itertools.product(range(13), repeat=2):
-        if b + c == 0:
-            continue
-        n, low = b + c, min(b, c)
-        tail = Fraction(sum(comb(n, k) for k in range(low + 1)), 2**n)
-        assert mcnemar_exact(b, c) == pytest.approx(float(min(1, 2 * tail)), abs=1e-12)
-        assert mcnemar_exact(b, c) == binomtest(low, n, 0.5).pvalue
-
-
-# Bootstrap
-
-
-@pytest.mark.parametrize("groups", [None, ["s1", "s1", "s2", "s3", "s3"]])
-def test_bootstrap_of_identical_runs_is_zero(groups):
-    correct = [True, False, True, True, False]
-    assert bootstrap_gap(correct, correct, samples=500, groups=groups) == (0.0, 0.0, 0.0)
-
-
-@pytest.mark.parametrize("groups", [None, ["s1", "s1", "s2", "s3"]])
-def test_bootstrap_of_all_right_against_all_wrong_is_one(groups):
-    assert bootstrap_gap([True] * 4, [False] * 4, samples=500, groups=groups) == (1.0, 1.0, 1.0)
-
-
-def test_bootstrap_handles_no_difference_and_a_single_unit():
-    assert all(isnan(x) for x in bootstrap_gap([], []))
-    gap, low, high = bootstrap_gap([True], [False])
-    assert gap == 1.0 and isnan(low) and isnan(high)
-    gap, low, high = bootstrap_gap([True, False], [False, False], groups=["s1", "s1"])  # one sample: nothing to resample
-    assert gap == 0.5 and isnan(low) and isnan(high)
-
-
-def test_bootstrap_is_reproducible_for_a_seed():
-    rng = np.random.default_rng(7)
-    a, b = rng.random(40) < 0.6, rng.random(40) < 0.5
-    groups = np.arange(40) // 4
-    assert bootstrap_gap(a, b, seed=3, groups=groups) == bootstrap_gap(a, b, seed=3, groups=groups)
-    assert not np.array_equal(resampled_gaps(a, b, seed=3, samples=100), resampled_gaps(a, b, seed=4, samples=100))
-
-
-def test_cluster_bootstrap_is_wider_when_a_sample_s_differences_agree():
-    # 12 samples of 5 differences; within a sample both runs are all right or all wrong together.
-    per_sample_a = [1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 1, 0]
-    per_sample_b = [1, 0, 0, 0, 1, 0, 1, 0, 1, 0, 0, 0]
-    a, b = np.repeat(per_sample_a, 5).astype(bool), np.repeat(per_sample_b, 5).astype(bool)
-    groups = np.repeat(np.arange(12), 5)
-    gap, low, high = bootstrap_gap(a, b, samples=4000)
-    cluster_gap, cluster_low, cluster_high = bootstrap_gap(a, b, samples=4000, groups=groups)
-    assert gap == cluster_gap == pytest.approx(4 / 12)
-    assert cluster_high - cluster_low > 1.5 * (high - low)
-
-
-@pytest.mark.parametrize(
-    ("a", "b", "groups"),
-    [
-        ([1, 1, 0, 1, 0], [0, 1, 1, 0, 0], None),
-        ([1, 1, 0, 1, 0, 1, 1], [0, 1, 1, 0, 0, 0, 1], ["x", "x", "y", "z", "z", "z", "w"]),
-    ],
-)
-def test_resampled_gaps_follow_the_brute_force_bootstrap_distribution(a, b, groups):
-    """Every equally likely draw of unit indices, enumerated, against the multinomial draws."""
-    a, b = np.array(a, dtype=bool), np.array(b, dtype=bool)
-    labels = list(range(len(a))) if groups is None else groups
-    units = [np.flatnonzero(np.array(labels, dtype=object) == g) for g in dict.fromkeys(labels)]
-    exact = Counter()
-    for draw in itertools.product(units, repeat=len(units)):
-        members = np.concatenate(draw)
-        exact[round(a[members].mean() - b[members].mean(), 9)] += 1
-    total = len(units) ** len(units)
-    gaps = resampled_gaps(a, b, samples=200_000, seed=1, groups=groups)
-    drawn = Counter(np.round(gaps, 9))
-    assert set(drawn) <= set(exact)
-    for value, count in exact.items():
-        assert drawn[value] / gaps.size == pytest.approx(count / total, abs=0.005)
-
-
-def test_bootstrap_refuses_arrays_of_different_lengths():
-    with pytest.raises(ValueError, match="of one length"):
-        bootstrap_gap([True, False], [True])
-    with pytest.raises(ValueError, match="groups has 1 labels for 2 differences"):
-        bootstrap_gap([True, False], [True, True], groups=["s1"])
+def test_compare_runs_scores_per_split_and_action(closed_runs, tmp_path):
+    comparison = compare_runs(*closed_runs, samples=200, seed=1)
+    assert comparison.splits == {"easy": GroupComparison(4, 0.75, 0.25), "medium": GroupComparison(2, 0.5, 0.5)}
+    assert comparison.actions == {"lunge": GroupComparison(2, 0.5, 0.5), "squat": GroupComparison(4, 0.75, 0.25)}
+    assert (comparison.stats.n, comparison.stats.seed, comparison.stats.resamples) == (6, 1, 200)
+    assert comparison.config_differences == []
+    assert (comparison.program_a, comparison.program_b) == (DEFAULT_PROGRAM, DEFAULT_PROGRAM)
+    assert comparison.instruction_differences == []
+    assert comparison.verdict.startswith("no significant difference")
+    document = comparison.to_dict()
+    assert document == json.loads(json.dumps(document))
+    assert (document["run_a"], document["outcomes"]["only_a"], document["splits"]["easy"]) == (
+        str(closed_runs[0]), 1, {"n": 4, "score_a": 0.75, "score_b": 0.25}
+    )
 
 
 # What differs between runs
@@ -265,6 +179,7 @@ def test_config_differences_are_dotted_and_skip_keys_that_do_not_change_results(
         three_way=True,
         limit=5,
         sample_threads=7,
+        difference_threads=3,
         cache_dir="/elsewhere",
         lms={**default_lms(), "differencer": LMConfig(model="openai/gpt-4o-mini")},
     )
@@ -274,6 +189,15 @@ def test_config_differences_are_dotted_and_skip_keys_that_do_not_change_results(
         ("localization", "viterbi", "uniform"),
         ("three_way", False, True),
     ]
+    missing = config_differences({"seed": 0, "fps": 4.0}, {"seed": 0})
+    assert [(d.key, d.value_a, d.value_b) for d in missing] == [("fps", 4.0, None)]
+
+
+def test_compare_runs_lists_config_differences(closed_runs, tmp_path):
+    config = RunConfig(source="runs/synth", localization="uniform", limit=3)
+    other = write_run(tmp_path / "other", LABELS, {"s1": {"k1": "a"}}, config=config)
+    comparison = compare_runs(closed_runs[0], other, samples=100)
+    assert [(d.key, d.value_a, d.value_b) for d in comparison.config_differences] == [("localization", "viterbi", "uniform")]
 
 
 def _saved_program(instructions, demos, answer_prefix="Answer:"):
@@ -296,6 +220,7 @@ def test_instruction_differences_between_saved_programs(tmp_path):
     (tmp_path / "b.json").write_text(json.dumps(_saved_program("Compare the two videos frame by frame.\nAnswer a or b.", 3, "Verdict:")))
     program_a = load_program(tmp_path, {"program": str(tmp_path / "a.json")})
     program_b = load_program(tmp_path, {"program": "b.json"})  # relative to the run directory
+    assert (program_a.description, program_b.description) == (str(tmp_path / "a.json"), str(tmp_path / "b.json"))
     (difference,) = instruction_differences(program_a, program_b)
     assert difference.predictor == "differencer.compare"
     assert difference.instructions_a == "Which video shows more knee flexion?"
@@ -304,19 +229,41 @@ def test_instruction_differences_between_saved_programs(tmp_path):
     assert instruction_differences(program_a, program_a) == []
 
 
-def test_a_run_without_a_compiled_program_shows_the_default(tmp_path):
-    (tmp_path / "a.json").write_text(json.dumps(_saved_program("Which video shows more knee flexion?", 2)))
-    compiled = load_program(tmp_path, {"program": "a.json"})
+def test_a_program_file_that_is_not_json_is_refused(tmp_path):
+    (tmp_path / "broken.json").write_text("{not json")
+    with pytest.raises(CompareError, match=r"broken.json: not valid JSON"):
+        load_program(tmp_path, {"program": "broken.json"})
+
+
+def test_a_run_without_a_compiled_program_is_compared_with_the_default_prompts(tmp_path):
     default = load_program(tmp_path, {"program": None})
     assert default.description == DEFAULT_PROGRAM
-    differences = instruction_differences(default, compiled)
-    assert [(d.predictor, d.instructions_a, d.demos_a, d.demos_b) for d in differences] == [
-        ("differencer.compare", DEFAULT_PROGRAM, None, 2),
-        ("proposer.propose", DEFAULT_PROGRAM, None, 0),
-    ]
+    assert sorted(default.predictors) == ["differencer.compare", "linker.link", "planner.plan", "proposer.propose"]
+    # A compiled program that changed only the differencer: the unchanged defaults are not listed.
+    state = system_for("viddiff").build(RunConfig(), {}).dump_state()
+    default_instructions = state["differencer.compare"]["signature"]["instructions"]
+    state["differencer.compare"]["signature"]["instructions"] = "Look at the knees, then answer."
+    state["differencer.compare"]["demos"] = [{"action_description": "squat", "answer": "a"}] * 2
+    (tmp_path / "compiled.json").write_text(json.dumps(state))
+    compiled = load_program(tmp_path, {"program": "compiled.json"})
+    (difference,) = instruction_differences(default, compiled)
+    assert (difference.predictor, difference.instructions_a, difference.instructions_b) == (
+        "differencer.compare", default_instructions, "Look at the knees, then answer."
+    )
+    assert (difference.demos_a, difference.demos_b, difference.fields_differ) == (0, 2, False)
+    assert default_instructions.startswith("Two people perform the same action.")
+
+
+def test_a_compiled_program_file_that_is_gone_is_shown(tmp_path):
+    (tmp_path / "a.json").write_text(json.dumps(_saved_program("Which video shows more knee flexion?", 2)))
+    compiled = load_program(tmp_path, {"program": "a.json"})
     gone = load_program(tmp_path, {"program": "gone.json"})
-    assert gone.description == "gone.json (file not found)"
-    assert instruction_differences(gone, compiled)[0].instructions_a == "gone.json (file not found)"
+    assert (gone.description, gone.predictors) == ("gone.json (file not found)", None)
+    differences = instruction_differences(gone, compiled)
+    assert [(d.predictor, d.instructions_a, d.instructions_b, d.demos_a, d.demos_b) for d in differences] == [
+        ("differencer.compare", "gone.json (file not found)", "Which video shows more knee flexion?", None, 2),
+        ("proposer.propose", "gone.json (file not found)", "Propose differences.", None, 0),
+    ]
 
 
 class _Compare(dspy.Signature):

@@ -192,3 +192,28 @@ def test_variants_run_side_by_side(synth_dir, tmp_path):
     assert all(len(p["frames_a"]) == 1 and len(p["frames_b"]) == 1 for r in one_frame for p in r["predictions"])
     config = json.loads((tmp_path / "three-way" / "manifest.json").read_text())["config"]
     assert config["three_way"] is True
+
+
+def test_a_malformed_instruction_proposal_does_not_lose_the_compile(synth_dir, tmp_path, caplog):
+    engine = scripted_engine(choice="hash")
+    engine.script(lambda call: "proposed_instruction" in call.output_fields, "this is not a valid reply at all", times=2)
+    with loopback_server(engine) as server:
+        program_path = _compile(synth_dir, server, tmp_path, "instructions", "--no-lm-cache")
+    warnings = [r.getMessage() for r in caplog.records if "instruction proposal failed" in r.getMessage()]
+    assert warnings == [
+        "instruction proposal failed (AdapterParseError: LM response cannot be serialized to a JSON object.); "
+        "the current instructions stay the only candidates"
+    ]
+    saved = json.loads(program_path.read_text())
+    default = VidDiff(FrameLocalizer("uniform"))
+    assert saved["differencer.compare"]["signature"]["instructions"] == default.differencer.compare.signature.instructions
+
+
+def test_a_planner_that_fails_during_compiling_scores_zero_instead_of_stopping(synth_dir, tmp_path):
+    from tests.lm.fake_engine import provider_error
+
+    engine = scripted_engine(choice="hash")
+    engine.fail(lambda call: "stages" in call.output_fields and len(engine.calls_for("stages")) % 3 == 0, provider_error("flaky"))
+    with loopback_server(engine) as server:
+        program_path = _compile(synth_dir, server, tmp_path, "fewshot", "--no-lm-cache")
+    assert program_metadata(program_path)["scores"]["metric"] == "accuracy"

@@ -10,6 +10,7 @@ Only the chosen stages are optimized; the others are frozen (DSPy skips `_compil
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 import dspy
 
 from viddiff.data.frame_cache import FrameCache
-from viddiff.errors import ViddiffError
+from viddiff.errors import ViddiffError, error_text
 from viddiff.optimize.closed_metric import closed_metric
 from viddiff.optimize.examples import sample_examples
 from viddiff.optimize.held_out import HeldOutSlice, select_held_out
@@ -28,6 +29,8 @@ from viddiff.programs.threads import map_in_threads
 
 if TYPE_CHECKING:
     from viddiff.task import Task
+
+logger = logging.getLogger(__name__)
 
 OPTIMIZERS = ("instructions", "fewshot")
 STAGES = {"proposer": ("proposer",), "planner": ("planner", "linker"), "differencer": ("differencer",)}
@@ -42,6 +45,9 @@ class CompileSettings:
     trials: int = 6
     """MIPROv2: candidate combinations evaluated on the validation part."""
     seed: int = 0
+    max_errors: int = 1000
+    """Failed program calls (a malformed LM reply, a provider error) tolerated while compiling;
+    each scores 0 (DSPy's failure score)."""
     held_out_fraction: float | None = 0.2
     held_out_size: int | None = None
     """Per action: the share of its samples, or their number, in the held-out slice."""
@@ -77,7 +83,7 @@ def compile_program(
         getattr(program, name)._compiled = True
     try:
         if settings.optimizer == "instructions":
-            optimizer = dspy.MIPROv2(
+            optimizer = SturdyMIPROv2(
                 metric=metric,
                 prompt_model=prompt_lm,
                 task_model=task_lm,
@@ -87,6 +93,7 @@ def compile_program(
                 max_labeled_demos=0,
                 seed=settings.seed,
                 verbose=False,
+                max_errors=settings.max_errors,
             )
             compiled = optimizer.compile(
                 program,
@@ -100,7 +107,9 @@ def compile_program(
                 fewshot_aware_proposer=False,
             )
         else:
-            optimizer = dspy.BootstrapFewShot(metric=metric, max_bootstrapped_demos=settings.max_demos, max_labeled_demos=0)
+            optimizer = dspy.BootstrapFewShot(
+                metric=metric, max_bootstrapped_demos=settings.max_demos, max_labeled_demos=0, max_errors=settings.max_errors
+            )
             compiled = optimizer.compile(program, trainset=list(trainset))
     finally:
         for name in frozen:
@@ -108,6 +117,18 @@ def compile_program(
     for name in frozen:
         getattr(compiled, name)._compiled = False
     return compiled
+
+
+class SturdyMIPROv2(dspy.MIPROv2):
+    """MIPROv2 whose instruction proposal survives a malformed reply of the prompt model: the
+    current instructions then stay the only candidates (one warning line says so)."""
+
+    def _propose_instructions(self, program, *args, **kwargs):
+        try:
+            return super()._propose_instructions(program, *args, **kwargs)
+        except Exception as e:  # a bad proposal must not lose the compile
+            logger.warning("instruction proposal failed (%s); the current instructions stay the only candidates", error_text(e))
+            return {i: [predictor.signature.instructions] for i, predictor in enumerate(program.predictors())}
 
 
 def validation_score(program: dspy.Module, examples: Sequence[dspy.Example], metric: Callable, *, num_threads: int = 2) -> float | None:
