@@ -125,11 +125,6 @@ def test_a_run_that_stopped_before_its_first_sample_is_created_again(tmp_path):
     assert set(again.records()) == {"s0"}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="product bug: RunLog.create starts afresh over a manifest whose records.jsonl holds only a torn line, "
-    "but does not drop that line, so the first record appended is glued onto it and lost",
-)
 def test_a_run_that_crashed_while_writing_its_first_sample_is_created_again(tmp_path):
     RunLog(tmp_path).create(manifest())
     (tmp_path / RECORDS_FILE).write_text(record("s0", 0).model_dump_json()[:40])  # torn: no record was written

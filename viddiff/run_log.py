@@ -167,6 +167,7 @@ class RunLog:
         if self.path.exists() and any(self.path.iterdir()):
             if any(self.records()) or not (self.path / MANIFEST_FILE).is_file():
                 raise RunLogError(f"{self.path}: already holds a run; pass --resume to continue it, or another --out")
+            (self.path / RECORDS_FILE).unlink(missing_ok=True)  # at most a line torn by the crash
         self.path.mkdir(parents=True, exist_ok=True)
         self.write_manifest(manifest)
 

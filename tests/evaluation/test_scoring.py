@@ -370,16 +370,39 @@ def test_open_sample_error_is_missing_without_a_matcher_call():
     assert _open_document(outcomes)["overall"]["missing"] == 3
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="product bug: OpenScorer drops undecided proposals (difference errors) before matching, so a sample "
-    "whose every differencer call failed scores 0 recall with 0 missing and no WARNING",
-)
 def test_open_sample_whose_every_decision_failed_is_missing():
+    def matcher(*args):
+        raise AssertionError("nothing decided: the matcher must not be called")
+
     answers = SampleAnswers.from_predictions([prediction(f"p{i}", error="TimeoutError: no answer") for i in range(3)])
-    outcomes = OpenScorer(lambda *args: SimpleNamespace(matches={}, opposites=[])).score(OPEN_SAMPLE, answers)
-    assert [o.missing for o in outcomes if o.counted] == [True, True, True]
+    outcomes = OpenScorer(matcher).score(OPEN_SAMPLE, answers)
+    assert [(o.key, o.missing, o.error) for o in outcomes if o.counted] == [
+        (key, True, "no proposal was decided: TimeoutError: no answer") for key in ("0", "1", "3")
+    ]
     assert "WARNING: 3 of 3 answers are missing" in headline(_open_document(outcomes))
+
+
+def test_open_difference_matched_to_an_undecided_proposal_is_missing():
+    seen = []
+
+    def matcher(action_description, ground_truth, predicted):
+        seen.append(sorted(predicted))
+        return SimpleNamespace(matches={"0": "p0", "1": "p1"}, opposites=[])
+
+    # p1's decision failed: it still takes its place among the first N_diff = 3 proposals, so p3 is not shown.
+    answers = SampleAnswers.from_predictions(
+        [prediction("p0", "a"), prediction("p1", error="TimeoutError: no answer"), prediction("p2", "b"), prediction("p3", "b")]
+    )
+    outcomes = OpenScorer(matcher).score(OPEN_SAMPLE, answers)
+    assert seen == [["p0", "p1", "p2"]]
+    assert [(o.key, o.matched_key, o.prediction, o.correct, o.error) for o in outcomes] == [
+        ("0", "p0", "a", True, None),
+        ("1", "p1", None, False, "TimeoutError: no answer"),
+        ("2", None, None, False, None),
+        ("3", None, None, False, None),
+    ]
+    overall = _open_document(outcomes)["overall"]
+    assert (overall["correct"], overall["missing"], overall["unmatched"], overall["n"]) == (1, 1, 1, 3)
 
 
 def test_open_predictions_need_descriptions():
@@ -426,6 +449,21 @@ def test_published_protocol_missing_matches_and_failed_differences():
     outcomes = PublishedScorer().score(OPEN_SAMPLE, SampleAnswers.from_record(unmatched))
     assert {o.error for o in outcomes} == {"no matches recorded (run with --open-protocol published)"}
     assert _open_document(outcomes, protocol="published")["overall"]["missing"] == 3
+    # A match to a proposal the localization could not place is left out; one to a proposal with
+    # no prediction at all is missing, not matched-wrong.
+    odd = SampleRecord(
+        sample_key="o0", row_index=0, status="ok", matches={"0": "p0", "1": "p7", "2": None, "3": "p2"},
+        predictions=[prediction("p0", "a"), prediction("p2", unserved=True)],
+    )
+    outcomes = PublishedScorer().score(OPEN_SAMPLE, SampleAnswers.from_record(odd))
+    assert [(o.key, o.matched_key, o.error, o.unserved, o.counted) for o in outcomes] == [
+        ("0", "p0", None, False, True),
+        ("1", "p7", "no prediction for this difference", False, True),
+        ("2", None, None, False, False),
+        ("3", "p2", None, True, False),
+    ]
+    overall = _open_document(outcomes, protocol="published")["overall"]
+    assert (overall["n"], overall["correct"], overall["missing"], overall["unserved"]) == (2, 1, 1, 1)
     failed = SampleRecord(sample_key="o0", row_index=0, status="error", error="RuntimeError: boom")
     assert {o.error for o in PublishedScorer().score(OPEN_SAMPLE, SampleAnswers.from_record(failed))} == {"RuntimeError: boom"}
 

@@ -40,7 +40,8 @@ class SampleAnswers:
     """Everything a scorer needs of what a system answered for one sample."""
 
     predictions: Row
-    """Decided differences by key, in the system's order."""
+    """Predicted differences by key, in the system's order: decided, or left undecided by an error
+    (prediction None; an open-set proposal still takes its place among the first N_diff)."""
     error: str | None = None
     """The sample failed as a whole: every difference is missing."""
     difference_errors: dict[str, str] = field(default_factory=dict)
@@ -57,7 +58,9 @@ class SampleAnswers:
         """The answers of a system's predictions for one sample."""
         predictions = list(predictions)
         return cls(
-            predictions={p.key: PredictedDifference(p.description, p.answer) for p in predictions if p.answer is not None},
+            predictions={
+                p.key: PredictedDifference(p.description, p.answer) for p in predictions if p.answer is not None or p.error
+            },
             error=error,
             difference_errors={p.key: p.error for p in predictions if p.error},
             unserved=frozenset(p.key for p in predictions if p.unserved),
@@ -126,5 +129,7 @@ def to_benchmark_format(records: Iterable[SampleRecord], n_rows: int) -> list[di
     for record in records:
         if record.row_index is not None:
             answers = SampleAnswers.from_record(record).predictions
-            rows[record.row_index] = {k: {"description": p.description, "prediction": p.prediction} for k, p in answers.items()}
+            rows[record.row_index] = {
+                k: {"description": p.description, "prediction": p.prediction} for k, p in answers.items() if p.prediction is not None
+            }
     return rows

@@ -57,7 +57,7 @@ class ClosedScorer:
             unserved = key in answers.unserved
             error = None
             if answer is None and not unserved:
-                error = answers.error or answers.difference_errors.get(key) or NOT_PREDICTED
+                error = answers.error or _undecided_error(answers, key)
             outcomes.append(_outcome(sample, key, label, answer, error=error, unserved=unserved))
         return outcomes
 
@@ -65,7 +65,9 @@ class ClosedScorer:
 class OpenScorer:
     """Open recall@N_diff, verify-then-match: one matcher call per sample (then the opposite check).
 
-    A failed matcher call leaves the sample's differences missing, with the failure as their error.
+    A failed matcher call leaves the sample's differences missing, with the failure as their error;
+    so does a sample none of whose first N_diff proposals was decided (no matcher call). A
+    difference matched to an undecided proposal is missing with that proposal's error.
     """
 
     mode = "open"
@@ -85,7 +87,9 @@ class OpenScorer:
         matches: Mapping[str, str | None] = {}
         opposites: Sequence[str] = ()
         error = None
-        if predicted:
+        if predicted and all(p.prediction is None for p in predicted.values()):
+            error = f"no proposal was decided: {_undecided_error(answers, next(iter(predicted)))}"
+        elif predicted:
             ground_truth = {k: sample.differences[k].description for k in sample.labels}
             try:
                 with self._context():
@@ -98,8 +102,9 @@ class OpenScorer:
             matched = matches.get(key)
             answer = predicted[matched].prediction if matched else None
             flipped = matched is not None and key in opposites
+            missing = error or (_undecided_error(answers, matched) if matched and answer is None else None)
             outcomes.append(
-                _outcome(sample, key, label, flip(answer) if flipped else answer, matched=matched, flipped=flipped, error=error)
+                _outcome(sample, key, label, flip(answer) if flipped else answer, matched=matched, flipped=flipped, error=missing)
             )
         return outcomes
 
@@ -126,8 +131,10 @@ class PublishedScorer:
         for key, label in sample.labels.items():
             matched = matches.get(key)
             predicted = answers.predictions.get(matched) if matched else None
-            missing = error or (answers.difference_errors.get(matched) if matched and predicted is None else None)
-            outcomes.append(_outcome(sample, key, label, predicted.prediction if predicted else None, matched=matched, error=missing))
+            answer = predicted.prediction if predicted else None
+            unserved = matched is not None and matched in answers.unserved
+            missing = error or (_undecided_error(answers, matched) if matched and answer is None and not unserved else None)
+            outcomes.append(_outcome(sample, key, label, answer, matched=matched, error=missing, unserved=unserved))
         return outcomes
 
 
@@ -254,6 +261,10 @@ def average_text(document: Mapping[str, Any]) -> str:
 
 def _percent(value: float | None) -> str:
     return "-" if value is None else f"{100 * value:.1f}"
+
+
+def _undecided_error(answers: SampleAnswers, key: str) -> str:
+    return answers.difference_errors.get(key) or NOT_PREDICTED
 
 
 def _outcome(
