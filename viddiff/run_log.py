@@ -89,6 +89,7 @@ class SampleRecord(_Record):
     """Estimated USD cost of its LM calls; None when a model's price is unknown."""
     seconds: float = 0.0
     warnings: list[str] = Field(default_factory=list)
+    """Problems that did not stop the sample, such as a video that decoded short of its length."""
 
 
 class Outcome(_Record):

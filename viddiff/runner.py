@@ -80,6 +80,8 @@ class RunSummary:
     """Samples left out because the compiled program was compiled on them."""
     row_errors: int = 0
     """Benchmark rows that could not be read (recorded as failed samples)."""
+    warned: int = 0
+    """Samples of this call recorded with warnings (a video decoded short of its length)."""
 
 
 def run_task(
@@ -144,7 +146,7 @@ def run_task(
     log.write_predictions(to_benchmark_format(log.records().values(), task.bench.n_rows))
     return RunSummary(
         log.path, len(task.samples), len(todo), errors, tokens, total_cost(r.cost_usd for r in finished),
-        task.excluded, len(task.bench.row_errors),
+        task.excluded, len(task.bench.row_errors), sum(bool(r.warnings) for r in finished),
     )
 
 

@@ -7,14 +7,17 @@ import signal
 import subprocess
 import sys
 import time
+from html import escape
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from tests.lm.loopback_server import loopback_server
 from tests.lm.viddiff_roles import scripted_engine
 from viddiff.cli import main
 from viddiff.data.synth import generate_benchmark
+from viddiff.data.video import write_video
 
 SECRET = "sk-test-SECRET-0123456789abcdef"
 REPO = Path(__file__).resolve().parents[2]
@@ -121,6 +124,29 @@ def test_a_missing_video_is_a_sample_error_and_the_run_goes_on(synth_dir, server
     assert failed_outcomes and all(o["error"] == failed["error"] and not o["correct"] for o in failed_outcomes)
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["overall"]["missing"] == sum(o["label"] != "c" for o in failed_outcomes)
+
+
+def test_a_video_that_decodes_short_of_its_trim_is_recorded_with_a_warning(synth_dir, server, tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("VIDDIFF_TEST_KEY", SECRET)
+    copy = tmp_path / "copy"
+    shutil.copytree(synth_dir, copy)
+    rows = _rows(copy)
+    video = json.loads(rows[1]["videos"])[0]
+    start, end = video["frames_trim"]
+    # Half the trimmed frames: decoding stops well short of the trim's end.
+    short = [np.full((64, 64, 3), 128, np.uint8)] * (start + (end - start) // 2)
+    write_video(copy / video["path"], short, video["fps_original"])
+    out = tmp_path / "run"
+    assert main(_run_args(copy, out, server, tmp_path / "c3")) == 0
+    assert "1 samples with warnings (a video decoded short of its length): see records.jsonl or viddiff report" in capsys.readouterr().out
+    records = {r["sample_key"]: r for r in _records(out)}
+    (warning,) = records[rows[1]["sample_key"]]["warnings"]
+    assert warning.startswith(f"{copy / video['path']}: decoded up to ")
+    assert f"expected (trim end: frame {end} at {video['fps_original']} fps); the video may be truncated" in warning
+    assert all(not r["warnings"] for key, r in records.items() if key != rows[1]["sample_key"])
+    assert main(["report", str(out), "--samples", "0"]) == 0
+    assert "- warnings (such as a video decoded short of its length): 1" in (out / "report.md").read_text()
+    assert escape(warning) in (out / "report.html").read_text()
 
 
 def test_existing_run_is_not_overwritten_and_resume_checks_the_config(synth_dir, server, tmp_path, monkeypatch, capsys):

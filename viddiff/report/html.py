@@ -25,6 +25,7 @@ from viddiff.report.tables import (
     significance_legend,
     split_table,
     usage_table,
+    warning_table,
 )
 from viddiff.run_log import ScoredRun
 
@@ -144,13 +145,13 @@ def _actions(run: ScoredRun, chart_png: bytes | None) -> str:
 
 
 def _errors(run: ScoredRun) -> str:
-    samples, differences = sample_error_table(run), difference_error_table(run)
+    samples, differences, warnings = sample_error_table(run), difference_error_table(run), warning_table(run)
     return SUBSECTION.format(
         title=f"Samples that failed ({len(samples.rows) + samples.more})", content=_table(samples)
     ) + SUBSECTION.format(
         title=f"Differences left undecided by an error ({len(differences.rows) + differences.more})",
         content=_table(differences),
-    )
+    ) + SUBSECTION.format(title=f"Warnings ({len(warnings.rows) + warnings.more})", content=_table(warnings))
 
 
 def _samples(views: Sequence[SampleView]) -> str:

@@ -51,6 +51,7 @@ def render_markdown(run: ScoredRun) -> str:
         "",
         f"- samples that failed: {len(sample_errors.rows) + sample_errors.more}",
         f"- differences left undecided by an error: {len(difference_errors.rows) + difference_errors.more}",
+        f"- warnings (such as a video decoded short of its length): {sum(len(r.warnings) for r in run.records)}",
         f"- run cost: {cost_text(total_cost(r.cost_usd for r in run.records))}",
         "",
     ]

@@ -142,6 +142,12 @@ def difference_error_table(run: ScoredRun) -> Table:
     return Table(("sample", "key", "error"), failed[:ERRORS_SHOWN], more=max(0, len(failed) - ERRORS_SHOWN))
 
 
+def warning_table(run: ScoredRun) -> Table:
+    """Warnings recorded with the samples (a video decoded short of its length), capped at ERRORS_SHOWN."""
+    warnings = [(r.sample_key, w) for r in run.records for w in r.warnings]
+    return Table(("sample", "warning"), warnings[:ERRORS_SHOWN], more=max(0, len(warnings) - ERRORS_SHOWN))
+
+
 def usage_table(run: ScoredRun) -> Table:
     """Tokens per model over the run's records, with the run's cost."""
     per_model: dict[str, list[int]] = {}

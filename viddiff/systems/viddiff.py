@@ -102,6 +102,7 @@ class VidDiffSystem:
             matches=matches,
             usage=usage,
             cost_usd=usage_cost(usage),
+            warnings=[w for frames in videos for w in frames.warnings],
         )
 
 
