@@ -78,6 +78,18 @@ def test_missing_video_is_one_line(tmp_path, capsys):
     assert err.startswith(f"viddiff: error: {tmp_path / 'a.mp4'}: no such video file") and "\n" not in err
 
 
+def test_a_frame_folder_without_its_rate_names_the_flag(tmp_path, capsys):
+    folder = tmp_path / "frames_a"
+    folder.mkdir()
+    Image.new("RGB", (32, 32)).save(folder / "000001.png")
+    with loopback_server(scripted_engine()) as server:
+        code = main(["diff", str(folder), str(folder), "--action", "x", "--lm", "openai/m", "--api-base", server.api_base])
+    assert code == 2
+    assert capsys.readouterr().err.strip() == (
+        f"viddiff: error: {folder}: a frame folder needs its original frame rate: pass --fps-original RATE"
+    )
+
+
 def test_oracle_localization_is_refused_for_videos_outside_a_benchmark(tmp_path, capsys):
     code = main(["diff", str(tmp_path / "a.mp4"), str(tmp_path / "b.mp4"), "--action", "x", "--localization", "oracle"])
     assert code == 2

@@ -16,8 +16,8 @@ from viddiff.cli.options import add_program_options, build_config
 from viddiff.contact_sheet import contact_sheet
 from viddiff.data.frame_cache import FrameCache
 from viddiff.data.records import Difference
-from viddiff.data.video import read_frames
-from viddiff.errors import ViddiffError
+from viddiff.data.video import FOLDER_NEEDS_RATE, read_frames
+from viddiff.errors import VideoError, ViddiffError
 from viddiff.lms import redact
 from viddiff.progress import StageProgress
 from viddiff.retrieval.modes import LOCALIZATION_MODES
@@ -70,7 +70,12 @@ def run(args: argparse.Namespace) -> int:
     videos = []
     for name, path, crop in (("A", args.video_a, args.crop_a), ("B", args.video_b, args.crop_b)):
         started = time.perf_counter()
-        frames = read_frames(path, config.fps, size=config.image_size, fps_original=args.fps_original, crop=crop, cache=cache)
+        try:
+            frames = read_frames(path, config.fps, size=config.image_size, fps_original=args.fps_original, crop=crop, cache=cache)
+        except VideoError as e:
+            if e.reason == FOLDER_NEEDS_RATE:
+                raise ViddiffError(f"{e.path}: a frame folder needs its original frame rate: pass --fps-original RATE") from None
+            raise
         print(f"video {name}: {len(frames)} frames at {frames.fps:g} fps ({time.perf_counter() - started:.1f} s)", file=sys.stderr)
         videos.append(frames)
     task = {"n_differences": args.n_differences}
