@@ -1,6 +1,7 @@
 """Compiling on the synthetic benchmark with the schema-aware test LM, saving, reloading, running."""
 
 import json
+import signal
 
 import dspy
 import pytest
@@ -22,6 +23,7 @@ from viddiff.optimize import (
     sample_examples,
     select_held_out,
 )
+from viddiff.optimize.compile import CompileInterrupted
 from viddiff.programs import DifferencePrediction, VidDiff
 from viddiff.retrieval import FrameLocalizer
 
@@ -217,3 +219,69 @@ def test_a_planner_that_fails_during_compiling_scores_zero_instead_of_stopping(s
     with loopback_server(engine) as server:
         program_path = _compile(synth_dir, server, tmp_path, "fewshot", "--no-lm-cache")
     assert program_metadata(program_path)["scores"]["metric"] == "accuracy"
+
+
+def test_an_interrupted_fewshot_compile_saves_the_demos_bootstrapped_so_far(synth_dir, tmp_path, monkeypatch, capsys):
+    traced = []
+
+    def first_passes_then_ctrl_c(example, pred, trace=None):
+        if trace is None:
+            return closed_metric(example, pred)
+        traced.append(example)
+        if len(traced) == 2:
+            signal.raise_signal(signal.SIGINT)  # as Ctrl-C: KeyboardInterrupt in the main thread
+        return True
+
+    monkeypatch.setattr("viddiff.optimize.compile.closed_metric", first_passes_then_ctrl_c)
+    out = tmp_path / "interrupted.json"
+    with loopback_server(scripted_engine(choice="hash")) as server:
+        code = main(["compile", str(synth_dir), "--mode", "closed", "--optimizer", "fewshot", "--max-demos", "3", "--out", str(out),
+                     "--held-out-fraction", "0.75", *_lm_args(server, tmp_path)])
+    assert code == 130
+    assert capsys.readouterr().err.strip().splitlines()[-1] == (
+        f"viddiff: interrupted: saved what was learned so far (1 bootstrapped demo) to {out}"
+    )
+    saved = json.loads(out.read_text())
+    assert len(saved["differencer.compare"]["demos"]) == 1
+    scores = program_metadata(out)["scores"]
+    assert scores["interrupted"] == "1 bootstrapped demo"
+    assert [(p["part"], p["after"]) for p in scores["parts"]] == [("validation", None), ("test", None)]
+    assert all(p["before"] is not None for p in scores["parts"])
+    load_compiled(VidDiff(FrameLocalizer("uniform")), out, RunConfig(source=str(synth_dir), localization="uniform"))
+
+
+def _ctrl_c_on_evaluation(evaluation: int, per_evaluation: int):
+    """A metric scoring the default program (the first evaluation) 0 and every candidate 1, that
+    presses Ctrl-C when evaluation number `evaluation` starts."""
+    calls = []
+
+    def metric(example, pred, trace=None):
+        if trace is not None:  # MIPROv2 bootstraps (zero demos kept) before it evaluates
+            return True
+        calls.append(example)
+        if len(calls) == (evaluation - 1) * per_evaluation + 1:
+            signal.raise_signal(signal.SIGINT)
+        return float(len(calls) > per_evaluation)
+
+    return metric
+
+
+@pytest.mark.parametrize(
+    "evaluation, learned",
+    [(2, "no candidate beat the default prompts yet"), (3, "the best of 1 candidates evaluated, 100.0% on the validation part")],
+)
+def test_an_interrupted_instruction_compile_keeps_the_best_candidate_that_beat_the_default(synth_dir, evaluation, learned):
+    examples = _sample_examples(synth_dir)
+    engine = scripted_engine()
+    program = VidDiff(FrameLocalizer("uniform"))
+    default = program.differencer.compare.signature.instructions
+    settings = CompileSettings("instructions", candidates=2, trials=4)
+    with dspy.context(lm=engine.lm(), adapter=dspy.ChatAdapter()), pytest.raises(CompileInterrupted) as interrupted:
+        compile_program(program, settings, trainset=examples, valset=examples, metric=_ctrl_c_on_evaluation(evaluation, len(examples)))
+    assert interrupted.value.learned == learned
+    if evaluation == 2:
+        assert interrupted.value.program is None
+    else:
+        kept = interrupted.value.program
+        assert kept.differencer.compare.signature.instructions != default
+        assert not kept.planner._compiled  # frozen stages are unfrozen again

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 
 from viddiff.cli.options import add_mode_option, add_program_options, build_config
 from viddiff.data.benchmark import DEFAULT_SOURCE
 from viddiff.data.records import SPLITS
 from viddiff.errors import ViddiffError
-from viddiff.optimize.compile import OPTIMIZERS, STAGES, CompileSettings, compile_task
+from viddiff.optimize.compile import OPTIMIZERS, STAGES, CompileInterrupted, CompileSettings, compile_task
 from viddiff.task import Task
 
 
@@ -76,7 +77,14 @@ def run(args: argparse.Namespace) -> int:
         test_fraction=args.test_fraction,
     ).validate()
     task = Task.from_config(config)
-    result = compile_task(task, settings, task.api_keys(os.environ), args.out)
+    try:
+        result = compile_task(task, settings, task.api_keys(os.environ), args.out)
+    except CompileInterrupted as e:
+        if e.path is None:
+            print(f"viddiff: interrupted: {e.learned}; nothing saved", file=sys.stderr)
+        else:
+            print(f"viddiff: interrupted: saved what was learned so far ({e.learned}) to {e.path}", file=sys.stderr)
+        return 130
     held_out = result.held_out
     print(f"held-out slice: {len(held_out.train)} samples to learn from, {len(held_out.validation)} to select on, {len(held_out.test)} untouched")
     for score in result.scores:

@@ -6,6 +6,8 @@ Optimizers:
 - `fewshot`: BootstrapFewShot with at most `max_demos` bootstrapped demos per predictor (each
   differencer demo repeats its frames in every later call, so keep it at 0-1).
 Only the chosen stages are optimized; the others are frozen (DSPy skips `_compiled` modules).
+Interrupted (Ctrl-C), both keep what they learned so far: MIPROv2 the best candidate that beat
+the default prompts on the validation part, BootstrapFewShot the demos bootstrapped.
 """
 
 from __future__ import annotations
@@ -65,6 +67,17 @@ class CompileSettings:
         return self
 
 
+class CompileInterrupted(Exception):
+    """Compiling was interrupted; `program` holds what was learned so far (None: nothing yet)."""
+
+    def __init__(self, program: dspy.Module | None, learned: str):
+        super().__init__(learned)
+        self.program = program
+        self.learned = learned
+        self.path: Path | None = None
+        """Where `compile_task` saved it."""
+
+
 def compile_program(
     program: dspy.Module,
     settings: CompileSettings,
@@ -77,7 +90,11 @@ def compile_program(
 ) -> dspy.Module:
     """The program with the chosen stages' prompts optimized on `trainset` (MIPROv2 also
     evaluates candidates on `valset`). `prompt_lm` writes MIPROv2's instruction candidates;
-    `task_lm` is its default LM for roles the program has none for."""
+    `task_lm` is its default LM for roles the program has none for.
+
+    Raises:
+        CompileInterrupted: Ctrl-C; it carries what was learned so far.
+    """
     frozen = [module for stage, modules in STAGES.items() if stage not in settings.stages for module in modules]
     for name in frozen:
         getattr(program, name)._compiled = True
@@ -107,21 +124,56 @@ def compile_program(
                 fewshot_aware_proposer=False,
             )
         else:
-            optimizer = dspy.BootstrapFewShot(
+            optimizer = InterruptibleBootstrapFewShot(
                 metric=metric, max_bootstrapped_demos=settings.max_demos, max_labeled_demos=0, max_errors=settings.max_errors
             )
             compiled = optimizer.compile(program, trainset=list(trainset))
+    except CompileInterrupted as e:
+        if e.program is not None:
+            _unfreeze(e.program, frozen)
+        raise
     finally:
-        for name in frozen:
-            getattr(program, name)._compiled = False
+        _unfreeze(program, frozen)
+    return _unfreeze(compiled, frozen)
+
+
+def _unfreeze(program: dspy.Module, frozen: Sequence[str]) -> dspy.Module:
     for name in frozen:
-        getattr(compiled, name)._compiled = False
-    return compiled
+        getattr(program, name)._compiled = False
+    return program
 
 
 class SturdyMIPROv2(dspy.MIPROv2):
-    """MIPROv2 whose instruction proposal survives a malformed reply of the prompt model: the
-    current instructions then stay the only candidates (one warning line says so)."""
+    """MIPROv2 whose instruction proposal survives a malformed reply of the prompt model (the
+    current instructions then stay the only candidates; one warning line says so), and which,
+    interrupted, raises `CompileInterrupted` with the best candidate that beat the default."""
+
+    def compile(self, student, **kwargs):
+        self._best: tuple[float, dspy.Module] | None = None
+        self._trials = 0
+        self._default_score = float("-inf")
+        try:
+            return super().compile(student, **kwargs)
+        except KeyboardInterrupt:
+            if self._trials <= 1 or self._best is None:
+                raise CompileInterrupted(None, "no candidate beat the default prompts yet") from None
+            score, best = self._best
+            raise CompileInterrupted(
+                best, f"the best of {self._trials - 1} candidates evaluated, {score:.1f}% on the validation part"
+            ) from None
+
+    def _optimize_prompt_parameters(self, program, instruction_candidates, demo_candidates, evaluate, *args, **kwargs):
+        def recording(candidate, **evaluate_kwargs):
+            result = evaluate(candidate, **evaluate_kwargs)
+            self._trials += 1
+            default = self._trials == 1
+            if not default and (self._best is None or result.score > self._best[0]) and result.score > self._default_score:
+                self._best = (result.score, candidate.deepcopy())
+            if default:
+                self._default_score = result.score
+            return result
+
+        return super()._optimize_prompt_parameters(program, instruction_candidates, demo_candidates, recording, *args, **kwargs)
 
     def _propose_instructions(self, program, *args, **kwargs):
         try:
@@ -129,6 +181,21 @@ class SturdyMIPROv2(dspy.MIPROv2):
         except Exception as e:  # a bad proposal must not lose the compile
             logger.warning("instruction proposal failed (%s); the current instructions stay the only candidates", error_text(e))
             return {i: [predictor.signature.instructions] for i, predictor in enumerate(program.predictors())}
+
+
+class InterruptibleBootstrapFewShot(dspy.BootstrapFewShot):
+    """BootstrapFewShot that, interrupted, raises `CompileInterrupted` with the demos bootstrapped so far."""
+
+    def compile(self, student, *, teacher=None, trainset):
+        self.name2traces = {}
+        try:
+            return super().compile(student, teacher=teacher, trainset=trainset)
+        except KeyboardInterrupt:
+            demos = sum(len(traces[: self.max_bootstrapped_demos]) for traces in self.name2traces.values())
+            if not demos:
+                raise CompileInterrupted(None, "no demo was bootstrapped yet") from None
+            self.validation = []  # no labelled demos are sampled (max_labeled_demos is 0)
+            raise CompileInterrupted(self._train(), f"{demos} bootstrapped demo{'s' if demos > 1 else ''}") from None
 
 
 def validation_score(program: dspy.Module, examples: Sequence[dspy.Example], metric: Callable, *, num_threads: int = 2) -> float | None:
@@ -169,6 +236,7 @@ def compile_task(task: Task, settings: CompileSettings, api_keys: Mapping[str, s
 
     Raises:
         ViddiffError: the slice leaves a part with no sample to learn, select or test on.
+        CompileInterrupted: Ctrl-C; what was learned so far is saved to its `path` (None: nothing was).
     """
     config = task.config
     held_out = select_held_out(
@@ -197,15 +265,27 @@ def compile_task(task: Task, settings: CompileSettings, api_keys: Mapping[str, s
     program = task.program(lms)
     metric = closed_metric if config.mode == "closed" else OpenRecallMetric(lms["matcher"])
     scored_parts = [part for part in ("validation", "test") if parts[part]]
+    metric_name = "accuracy" if config.mode == "closed" else "recall"
+
+    def save(compiled: dspy.Module, after: Mapping[str, float | None], **extra) -> tuple[Path, list[PartScore]]:
+        scores = [PartScore(part, len(parts[part]), before[part], after.get(part)) for part in scored_parts]
+        document = {"metric": metric_name, "parts": [vars(score) for score in scores], **extra}
+        return save_compiled(compiled, out, config=config, settings=settings, held_out=held_out, scores=document), scores
+
     with dspy.context(adapter=dspy.ChatAdapter(), disable_history=True):
         before = {part: validation_score(program, parts[part], metric) for part in scored_parts}
-        compiled = compile_program(
-            program, settings, trainset=parts["train"], valset=parts["validation"], metric=metric,
-            prompt_lm=lms.get("proposer") or lms.get("differencer"), task_lm=lms.get("differencer"),
-        )
-        after = {part: validation_score(compiled, parts[part], metric) for part in scored_parts}
-    metric_name = "accuracy" if config.mode == "closed" else "recall"
-    scores = [PartScore(part, len(parts[part]), before[part], after[part]) for part in scored_parts]
-    document = {"metric": metric_name, "parts": [vars(score) for score in scores]}
-    path = save_compiled(compiled, out, config=config, settings=settings, held_out=held_out, scores=document)
+        try:
+            compiled = compile_program(
+                program, settings, trainset=parts["train"], valset=parts["validation"], metric=metric,
+                prompt_lm=lms.get("proposer") or lms.get("differencer"), task_lm=lms.get("differencer"),
+            )
+            try:
+                after = {part: validation_score(compiled, parts[part], metric) for part in scored_parts}
+            except KeyboardInterrupt:
+                raise CompileInterrupted(compiled, "the compiled program, before its scores were measured") from None
+        except CompileInterrupted as e:
+            if e.program is not None:
+                e.path, _ = save(e.program, {}, interrupted=e.learned)
+            raise
+    path, scores = save(compiled, after)
     return CompileResult(path, held_out, metric_name, scores)
