@@ -15,8 +15,9 @@ from viddiff.retrieval.modes import LOCALIZATION_MODES
 
 MODES = ("closed", "open")
 OPEN_PROTOCOLS = ("verify-then-match", "published")
-SYSTEMS = ("viddiff",)
-"""Systems a task can run: `viddiff` (proposer, stage planner, CLIP + Viterbi localizer, differencer)."""
+SYSTEMS = ("viddiff", "frames")
+"""Systems a task can run: `viddiff` (proposer, stage planner, CLIP + Viterbi localizer, differencer);
+`frames` (the paper's GPT-4o/Claude baseline: all sampled frames of both videos in one call)."""
 FRAMES_OPTIONS = ("auto", "1", "3")
 """Frames per video for every difference: each difference's own `num_frames`, one, or three."""
 RESIZE_MODES = ("longest", "shortest")
@@ -29,8 +30,9 @@ FRAME_SAMPLING = ("rate", "stride")
 frame, k = int(fps_original / fps), as the published code sampled."""
 FULL_RESOLUTION = "full"
 """The value of `image_size` (YAML or --image-size) that keeps frames at full resolution (None)."""
-ROLES = ("proposer", "planner", "differencer", "matcher")
-"""LM roles: proposes differences, plans stages and links, decides each difference, scores open-set output."""
+ROLES = ("proposer", "planner", "differencer", "baseline", "matcher")
+"""LM roles: proposes differences, plans stages and links, decides each difference, answers a
+whole sample from all its frames (the frames system), scores open-set output."""
 DEFAULT_MODEL = "openai/gpt-4o-2024-08-06"
 """The camera-ready paper's proposer and differencer."""
 DEFAULT_CLIP_MODEL = "ViT-bigG-14"
@@ -132,6 +134,9 @@ class RunConfig:
     image_detail: str = "auto"
     """The `detail` of each image part (`low`, `high`); `auto` sends none, which OpenAI treats
     as auto. Providers other than OpenAI ignore it."""
+    max_images: int = 150
+    """The frames system: most images in one call; above it, each video sends an even subset of
+    its sampled frames (the published code refused more than 150)."""
     difference_threads: int = 8
     """Differencer calls in flight per sample."""
     sample_threads: int = 2
@@ -170,6 +175,13 @@ class RunConfig:
             raise ConfigError(f"image_detail must be one of {', '.join(IMAGE_DETAILS)}, got {self.image_detail!r}")
         if self.frame_sampling not in FRAME_SAMPLING:
             raise ConfigError(f"frame_sampling must be one of {', '.join(FRAME_SAMPLING)}, got {self.frame_sampling!r}")
+        if self.system == "frames" and self.mode == "open" and self.open_protocol == "published":
+            raise ConfigError(
+                "open_protocol 'published' matches VidDiff's proposals before deciding; the frames system "
+                "decides in its one call: use verify-then-match"
+            )
+        if self.max_images < 2:
+            raise ConfigError(f"max_images must be at least 2 (one frame per video), got {self.max_images}")
         for name in ("difference_threads", "sample_threads"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name} must be at least 1, got {getattr(self, name)}")

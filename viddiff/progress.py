@@ -16,6 +16,7 @@ STAGE_OF_MODULE = {
     "StagePlanner": "planning stages",
     "DifferenceLinker": "linking differences to stages",
     "FrameDifferencer": "deciding differences",
+    "BaselineAnswerer": "asking about all frames",
 }
 """The stage each of the program's modules runs, by class name."""
 AFTER_MODULE = {"DifferenceLinker": "localizing frames (CLIP)"}

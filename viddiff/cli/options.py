@@ -17,6 +17,7 @@ from viddiff.config import (
     PRESETS,
     RESIZE_MODES,
     ROLES,
+    SYSTEMS,
     RunConfig,
     apply_preset,
     load_yaml,
@@ -40,6 +41,12 @@ def add_program_options(parser: argparse.ArgumentParser) -> None:
     """LM, CLIP, localization and frame options, plus --config."""
     parser.add_argument("--config", metavar="YAML", help="config file (flags given on the command line override it)")
     parser.add_argument("--preset", choices=tuple(PRESETS), help=PRESET_HELP)
+    parser.add_argument(
+        "--system",
+        choices=SYSTEMS,
+        help="viddiff (default): the VidDiff method; frames: the paper's GPT-4o/Claude baseline, every sampled "
+        "frame of both videos in one call of the baseline role (--baseline-lm) at the baselines' per-domain rates",
+    )
     lm = parser.add_argument_group("language models", LM_HELP)
     lm.add_argument("--lm", metavar="MODEL", help="model for every role")
     for role in ROLES:
@@ -77,6 +84,12 @@ def add_program_options(parser: argparse.ArgumentParser) -> None:
         "--image-detail", choices=IMAGE_DETAILS, help="OpenAI image detail: auto (default; none sent), low or high"
     )
     program.add_argument("--fps", type=float, help="sampling rate, overriding the per-domain rates")
+    program.add_argument(
+        "--max-images",
+        type=int,
+        metavar="N",
+        help="frames system: most images in one call; above it each video sends an even subset of its frames (default: 150)",
+    )
     program.add_argument(
         "--frame-sampling",
         choices=FRAME_SAMPLING,
@@ -119,9 +132,9 @@ def build_config(args: argparse.Namespace, *, base: RunConfig | None = None, **c
     top = {
         key: flag(key)
         for key in (
-            "mode", "localization", "three_way", "chain_of_thought", "frames", "program",
+            "system", "mode", "localization", "three_way", "chain_of_thought", "frames", "program",
             "image_size", "image_format", "image_detail", "fps", "frame_sampling", "seed",
-            "difference_threads", "cache_dir",
+            "difference_threads", "cache_dir", "max_images",
         )
     }
     shared = {"model": flag("lm"), "api_base": flag("api_base"), "api_key_env": flag("api_key_env"), "temperature": flag("temperature")}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, Field
 
 
@@ -32,3 +34,12 @@ class StatementPair(BaseModel):
     key: str = Field(description="the ground-truth key")
     ground_truth: str
     predicted: str
+
+
+class StatedDifference(BaseModel):
+    """A difference the frames baseline saw (open set), with the video it applies more to."""
+
+    description: str = Field(
+        description="a visual statement about how the action is performed, naming no video, e.g. 'the jump is higher'"
+    )
+    answer: Literal["a", "b"] = Field(description="'a' if the statement applies more to video A, 'b' if more to video B")

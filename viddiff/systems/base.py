@@ -50,7 +50,8 @@ def read_videos(sample: Sample, config: RunConfig, *, fps_table: str, cache: Fra
 
 def system_for(name: str) -> System:
     """The system of a config's `system` key."""
+    from viddiff.systems.frames import FramesSystem
     from viddiff.systems.viddiff import VidDiffSystem
 
-    systems = {"viddiff": VidDiffSystem()}
+    systems = {"viddiff": VidDiffSystem(), "frames": FramesSystem()}
     return systems[name]

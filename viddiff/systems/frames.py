@@ -1,0 +1,71 @@
+"""The frames baseline system: `viddiff.programs.frames_baseline.FramesBaseline` over one
+benchmark sample (the paper's GPT-4o and Claude-3.5-Sonnet rows)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import dspy
+
+from viddiff.config import RunConfig
+from viddiff.data.frame_cache import FrameCache
+from viddiff.data.records import Sample
+from viddiff.lms import usage_cost
+from viddiff.programs.frames_baseline import FramesBaseline
+from viddiff.run_log import SampleRecord
+from viddiff.systems.base import read_videos
+
+POSITIVE = ("a", "b")
+
+
+class FramesSystem:
+    """One call of the `baseline` role per sample, on every sampled frame of video A then B (at
+    the baselines' per-domain rates, capped at `max_images`). Closed set: the a/b-labelled
+    differences only, as the published baselines were asked."""
+
+    name = "frames"
+    fps_table = "baseline"
+
+    def roles(self, config: RunConfig, *, scoring: bool) -> tuple[str, ...]:
+        """The baseline, plus the matcher when scoring an open-set run."""
+        return ("baseline", "matcher") if config.mode == "open" and scoring else ("baseline",)
+
+    def build(self, config: RunConfig, lms: Mapping[str, dspy.LM]) -> FramesBaseline:
+        return FramesBaseline(
+            mode=config.mode,
+            max_images=config.max_images,
+            lm=lms.get("baseline"),
+            image_size=config.image_size,
+            image_format=config.image_format,
+            jpeg_quality=config.jpeg_quality,
+            image_detail=config.image_detail,
+        )
+
+    def run_sample(
+        self,
+        program: FramesBaseline,
+        sample: Sample,
+        config: RunConfig,
+        *,
+        frame_cache: FrameCache | None,
+        lms: Mapping[str, dspy.LM],
+    ) -> SampleRecord:
+        videos = read_videos(sample, config, fps_table=self.fps_table, cache=frame_cache)
+        task: dict = {"n_differences": sample.n_differences_open}
+        if config.mode == "closed":
+            task = {"differences": {k: d for k, d in sample.candidates.items() if sample.labels[k] in POSITIVE}}
+        result = program(videos=videos, action_description=sample.action_description, seed=sample.seed(config.seed), **task)
+        usage = result.get_lm_usage() or {}
+        return SampleRecord(
+            sample_key=sample.sample_key,
+            row_index=sample.row_index,
+            split=sample.split,
+            domain=sample.domain,
+            action=sample.action,
+            labels=sample.labels,
+            status="ok" if all(p.error is None for p in result.predictions) else "partial",
+            predictions=result.predictions,
+            usage=usage,
+            cost_usd=usage_cost(usage),
+            warnings=[w for frames in videos for w in frames.warnings] + list(result.warnings),
+        )
