@@ -178,3 +178,46 @@ def test_diff_with_the_frames_system(synth_dir, tmp_path, capsys, mode_args, ask
     assert len(request.image_urls) == len(prediction["frames_a"]) + len(prediction["frames_b"]) > 2
     assert result["stages"] == [] and (out / "frames.png").is_file()
     assert "the squat is deeper" in capsys.readouterr().out
+
+
+@pytest.fixture(scope="module")
+def synth_twelve(tmp_path_factory):
+    out = tmp_path_factory.mktemp("frames_compile") / "synth"
+    generate_benchmark(out, pairs=12, seed=41, progress=False)
+    return out
+
+
+@pytest.mark.parametrize("optimizer", ["instructions", "fewshot"])
+def test_compile_optimizes_the_baseline_prompt_and_a_run_uses_it(synth_twelve, tmp_path, optimizer, capsys):
+    program_path = tmp_path / "frames.json"
+    with loopback_server(frames_engine(choice="hash")) as server:
+        lm_args = ["--system", "frames", "--lm", "openai/test-model", "--api-base", server.api_base, "--cache-dir", str(tmp_path / "cache")]
+        assert main([
+            "compile", str(synth_twelve), "--optimizer", optimizer, "--out", str(program_path), "--held-out-fraction", "0.75",
+            "--trials", "2", "--candidates", "2", "--max-demos", "1", *lm_args,
+        ]) == 0
+        # Compiling asks only the a/b-labelled differences, as a run does.
+        positive = {
+            frozenset((k, d["description"]) for k, d in json.loads(row["differences_annotated"]).items() if _labels(row).get(k) in ("a", "b"))
+            for row in _rows(synth_twelve)
+        }
+        asked = [frozenset(input_json(c, "differences").items()) for c in server.calls if "answers" in c.output_fields]
+        assert asked and all(a in positive for a in asked)
+        saved = json.loads(program_path.read_text())
+        assert [k for k in saved if k != "viddiff" and k != "metadata"] == ["baseline.answer"]
+        assert saved["viddiff"]["optimizer"]["stages"] == ["differencer"]
+        assert "accuracy on the validation part" in capsys.readouterr().out
+        out = tmp_path / "run"
+        assert main(["run", str(synth_twelve), "--out", str(out), "--program", str(program_path), *lm_args]) == 0
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["samples"]["excluded"] == 9 and metrics["samples"]["scored"] == 3
+
+
+def test_compiling_a_stage_the_frames_system_lacks_is_refused(synth_twelve, tmp_path, capsys):
+    with loopback_server(frames_engine()) as server:
+        code = main([
+            "compile", str(synth_twelve), "--optimizer", "instructions", "--stages", "planner", "--out", str(tmp_path / "p.json"),
+            "--system", "frames", "--lm", "openai/test-model", "--api-base", server.api_base, "--held-out-fraction", "0.75",
+        ])
+    assert code == 2
+    assert "the frames system has no planner stage to optimize; choose another with --stages" in capsys.readouterr().err

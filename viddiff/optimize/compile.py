@@ -35,8 +35,9 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 OPTIMIZERS = ("instructions", "fewshot")
-STAGES = {"proposer": ("proposer",), "planner": ("planner", "linker"), "differencer": ("differencer",)}
-"""Stages a user can choose to optimize, and the program's modules each one covers."""
+STAGES = {"proposer": ("proposer",), "planner": ("planner", "linker"), "differencer": ("differencer", "baseline")}
+"""Stages a user can choose to optimize, and the program's modules each one covers (`differencer`
+also covers the frames system's one call, `baseline`, which decides the differences)."""
 @dataclass(frozen=True)
 class CompileSettings:
     optimizer: str
@@ -95,7 +96,9 @@ def compile_program(
     Raises:
         CompileInterrupted: Ctrl-C; it carries what was learned so far.
     """
-    frozen = [module for stage, modules in STAGES.items() if stage not in settings.stages for module in modules]
+    frozen = [
+        module for stage, modules in STAGES.items() if stage not in settings.stages for module in modules if _has(program, module)
+    ]
     for name in frozen:
         getattr(program, name)._compiled = True
     try:
@@ -135,6 +138,11 @@ def compile_program(
     finally:
         _unfreeze(program, frozen)
     return _unfreeze(compiled, frozen)
+
+
+def _has(program: dspy.Module, module: str) -> bool:
+    """Whether the program has this stage module (the frames system has only `baseline`)."""
+    return isinstance(getattr(program, module, None), dspy.Module)
 
 
 def _unfreeze(program: dspy.Module, frozen: Sequence[str]) -> dspy.Module:
@@ -263,6 +271,8 @@ def compile_task(task: Task, settings: CompileSettings, api_keys: Mapping[str, s
         )
     lms = task.lms(api_keys)
     program = task.program(lms)
+    if not any(_has(program, module) for stage in settings.stages for module in STAGES[stage]):
+        raise ViddiffError(f"the {config.system} system has no {' or '.join(settings.stages)} stage to optimize; choose another with --stages")
     metric = closed_metric if config.mode == "closed" else OpenRecallMetric(lms["matcher"])
     scored_parts = [part for part in ("validation", "test") if parts[part]]
     metric_name = "accuracy" if config.mode == "closed" else "recall"
@@ -277,7 +287,8 @@ def compile_task(task: Task, settings: CompileSettings, api_keys: Mapping[str, s
         try:
             compiled = compile_program(
                 program, settings, trainset=parts["train"], valset=parts["validation"], metric=metric,
-                prompt_lm=lms.get("proposer") or lms.get("differencer"), task_lm=lms.get("differencer"),
+                prompt_lm=lms.get("proposer") or lms.get("differencer") or lms.get("baseline"),
+                task_lm=lms.get("differencer") or lms.get("baseline"),
             )
             try:
                 after = {part: validation_score(compiled, parts[part], metric) for part in scored_parts}

@@ -21,8 +21,9 @@ def sample_examples(samples: Sequence[Sample], config: RunConfig, frame_cache: F
     for sample in samples:
         if not any(label in "ab" for label in sample.labels.values()):
             continue
-        videos = read_videos(sample, config, fps_table=system_for(config.system).fps_table, cache=frame_cache)
-        task = {"differences": sample.candidates, "n_differences": None}
+        system = system_for(config.system)
+        videos = read_videos(sample, config, fps_table=system.fps_table, cache=frame_cache)
+        task = {"differences": system.closed_differences(sample), "n_differences": None}
         if config.mode == "open":
             task = {"differences": None, "n_differences": sample.n_differences_open}
         examples.append(

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from viddiff.config import RunConfig
 from viddiff.data.frame_cache import FrameCache
-from viddiff.data.records import Sample
+from viddiff.data.records import Difference, Sample
 from viddiff.data.sources import read_sample_frames
 from viddiff.data.video import Frames
 from viddiff.run_log import SampleRecord
@@ -25,6 +25,10 @@ class System(Protocol):
 
     def roles(self, config: RunConfig, *, scoring: bool) -> tuple[str, ...]:
         """LM roles the system calls (plus the matcher when `scoring` an open-set run)."""
+        ...
+
+    def closed_differences(self, sample: Sample) -> dict[str, Difference]:
+        """The differences it is asked to decide in closed set."""
         ...
 
     def build(self, config: RunConfig, lms: Mapping[str, dspy.LM]) -> dspy.Module:

@@ -9,7 +9,7 @@ import dspy
 
 from viddiff.config import RunConfig
 from viddiff.data.frame_cache import FrameCache
-from viddiff.data.records import Sample
+from viddiff.data.records import Difference, Sample
 from viddiff.lms import usage_cost
 from viddiff.programs.frames_baseline import FramesBaseline
 from viddiff.run_log import SampleRecord
@@ -29,6 +29,10 @@ class FramesSystem:
     def roles(self, config: RunConfig, *, scoring: bool) -> tuple[str, ...]:
         """The baseline, plus the matcher when scoring an open-set run."""
         return ("baseline", "matcher") if config.mode == "open" and scoring else ("baseline",)
+
+    def closed_differences(self, sample: Sample) -> dict[str, Difference]:
+        """The a/b-labelled differences only, as the published baselines were asked."""
+        return {k: d for k, d in sample.candidates.items() if sample.labels[k] in POSITIVE}
 
     def build(self, config: RunConfig, lms: Mapping[str, dspy.LM]) -> FramesBaseline:
         return FramesBaseline(
@@ -53,7 +57,7 @@ class FramesSystem:
         videos = read_videos(sample, config, fps_table=self.fps_table, cache=frame_cache)
         task: dict = {"n_differences": sample.n_differences_open}
         if config.mode == "closed":
-            task = {"differences": {k: d for k, d in sample.candidates.items() if sample.labels[k] in POSITIVE}}
+            task = {"differences": self.closed_differences(sample)}
         result = program(videos=videos, action_description=sample.action_description, seed=sample.seed(config.seed), **task)
         usage = result.get_lm_usage() or {}
         return SampleRecord(

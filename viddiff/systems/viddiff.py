@@ -9,7 +9,7 @@ import dspy
 
 from viddiff.config import RunConfig
 from viddiff.data.frame_cache import FrameCache
-from viddiff.data.records import Sample
+from viddiff.data.records import Difference, Sample
 from viddiff.data.video import Frames
 from viddiff.lms import usage_cost
 from viddiff.programs.matcher import RecallMatcher
@@ -39,6 +39,10 @@ class VidDiffSystem:
         if config.mode == "open" and (scoring or config.open_protocol == "published"):
             roles.append("matcher")
         return tuple(roles)
+
+    def closed_differences(self, sample: Sample) -> dict[str, Difference]:
+        """Every labelled difference, 'c' included (the published VidDiff code asked them all)."""
+        return sample.candidates
 
     def build(self, config: RunConfig, lms: Mapping[str, dspy.LM]) -> VidDiff:
         embedder = None
@@ -70,7 +74,7 @@ class VidDiffSystem:
     ) -> SampleRecord:
         videos = read_videos(sample, config, fps_table=self.fps_table, cache=frame_cache)
         seed = sample.seed(config.seed)
-        task: dict = {"differences": sample.candidates} if config.mode == "closed" else {"n_differences": sample.n_differences_open}
+        task: dict = {"differences": self.closed_differences(sample)} if config.mode == "closed" else {"n_differences": sample.n_differences_open}
         matches = None
         if config.mode == "open" and config.open_protocol == "published":
             proposals = program.propose(sample.action_description, sample.n_differences_open, seed)
