@@ -221,3 +221,15 @@ def test_compiling_a_stage_the_frames_system_lacks_is_refused(synth_twelve, tmp_
         ])
     assert code == 2
     assert "the frames system has no planner stage to optimize; choose another with --stages" in capsys.readouterr().err
+
+
+def test_the_report_names_the_model_the_frames_system_called(synth_dir, tmp_path, monkeypatch):
+    monkeypatch.setenv("VIDDIFF_TEST_KEY", KEY)
+    out = tmp_path / "frames"
+    with loopback_server(frames_engine()) as server:
+        assert main(_run_args(synth_dir, out, server, tmp_path, "--baseline-lm", "openai/baseline-model", "--limit", "2")) == 0
+        assert {r.model for r in server.completion_requests()} == {"baseline-model"}
+    assert main(["report", str(out)]) == 0
+    markdown = (out / "report.md").read_text()
+    assert "| **this run (openai/baseline-model)** |" in markdown  # not the other roles' unused model
+    assert "| GPT-4o (published) | 58.3 | 53.2 | 48.9 | 53.5 |" in markdown

@@ -9,6 +9,7 @@ from typing import Any
 
 from viddiff.data.records import SPLITS
 from viddiff.data.synth.actions import ACTIONS as SYNTHETIC_ACTIONS
+from viddiff.errors import ViddiffError
 from viddiff.lms import cost_text, total_cost
 from viddiff.report.published import PUBLISHED, PUBLISHED_SOURCE, RANDOM_BASELINE
 from viddiff.retrieval.localization_error import summarize_errors
@@ -82,9 +83,21 @@ def published_note(run: ScoredRun) -> str:
 
 
 def run_label(run: ScoredRun) -> str:
-    """'this run (<models>)': the distinct models of the run's LM roles."""
-    models = dict.fromkeys(lm.get("model", "?") for lm in run.config.get("lms", {}).values())
+    """'this run (<models>)': the distinct models of the LM roles the run's system called (every
+    configured role when the manifest names no system this viddiff knows)."""
+    called = _called_roles(run)
+    lms = run.config.get("lms", {})
+    models = dict.fromkeys(lm.get("model", "?") for role, lm in lms.items() if called is None or role in called)
     return f"this run ({', '.join(models)})" if models else "this run"
+
+
+def _called_roles(run: ScoredRun) -> frozenset[str] | None:
+    from viddiff.systems import system_for
+
+    try:
+        return frozenset(system_for(run.manifest.system).roles(run.manifest.run_config, scoring=True))
+    except (KeyError, ViddiffError):  # a system or config of another viddiff version
+        return None
 
 
 def split_table(run: ScoredRun) -> Table:
