@@ -3,6 +3,12 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
+import math
+import os
+import re
+import types
+import typing
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,10 +43,41 @@ DEFAULT_MODEL = "openai/gpt-4o-2024-08-06"
 """The camera-ready paper's proposer and differencer."""
 DEFAULT_CLIP_MODEL = "ViT-bigG-14"
 DEFAULT_CLIP_PRETRAINED = "laion2b_s39b_b160k"
+"""The paper's CLIP, the default on CUDA (about 0.2 frames/s on CPU)."""
+CPU_CLIP_MODEL = "ViT-B-32"
+CPU_CLIP_PRETRAINED = "laion2b_s34b_b79k"
+"""The CLIP default of a command run without CUDA (see `clip_default_for_device`)."""
+MODEL_STRING_HELP = (
+    "a model string looks like openai/gpt-4o, gemini/gemini-2.5-pro, or hosted_vllm/<served-name> "
+    "with --api-base for a local server"
+)
+COMMON_PROVIDERS = frozenset(
+    ("openai", "gemini", "anthropic", "openrouter", "azure", "vertex_ai", "bedrock", "hosted_vllm", "vllm",
+     "ollama", "ollama_chat", "lm_studio", "litellm_proxy", "together_ai", "groq", "mistral", "deepseek",
+     "fireworks_ai", "xai")
+)
+"""Model string prefixes known without importing litellm (whose `provider_list` holds them all)."""
 
 
 class ConfigError(ViddiffError):
     """A configuration value is invalid or unknown."""
+
+
+def _spec(
+    *,
+    low: float | None = None,
+    high: float | None = None,
+    above: float | None = None,
+    pattern: str | None = None,
+    expected: str | None = None,
+    checked_by_validate: bool = False,
+) -> dict[str, Any]:
+    """A config field's metadata for `field_problem`: bounds of a number (`low` and `high`
+    included, `above` excluded), or the pattern a whole string matches and what it names."""
+    return {
+        "low": low, "high": high, "above": above, "pattern": pattern, "expected": expected,
+        "checked_by_validate": checked_by_validate,
+    }
 
 
 @dataclass(frozen=True)
@@ -50,12 +87,14 @@ class LMConfig:
     model: str = DEFAULT_MODEL
     """`openai/gpt-4o`, `gemini/gemini-2.5-pro`, `anthropic/...`, or `openai/<served-name>`
     with `api_base` for an OpenAI-compatible server."""
-    api_base: str | None = None
-    api_key_env: str | None = None
+    api_base: str | None = field(default=None, metadata=_spec(pattern=r"https?://\S+", expected="an http:// or https:// URL"))
+    api_key_env: str | None = field(
+        default=None, metadata=_spec(pattern=r"[A-Za-z_][A-Za-z0-9_]*", expected="an environment variable name")
+    )
     """Environment variable holding the key; None: the provider's usual variable."""
-    temperature: float = 1.0
-    max_tokens: int | None = None
-    num_retries: int = 3
+    temperature: float = field(default=1.0, metadata=_spec(low=0, high=2))
+    max_tokens: int | None = field(default=None, metadata=_spec(low=1))
+    num_retries: int = field(default=3, metadata=_spec(low=0))
     cache: bool = True
 
     @property
@@ -68,12 +107,13 @@ class ClipConfig:
     """Which CLIP model embeds frames and strings, and how (`viddiff.clip` builds it)."""
 
     model: str = DEFAULT_CLIP_MODEL
-    """open_clip model name, or `local-dir:/path` to a folder holding config and weights."""
+    """open_clip model name, or `local-dir:/path` to a folder holding config and weights. A
+    command run off CUDA that chose no CLIP gets CPU_CLIP_MODEL (`clip_default_for_device`)."""
     pretrained: str | None = DEFAULT_CLIP_PRETRAINED
     """A pretrained tag, a local checkpoint file, or None (with `local-dir:` models)."""
-    device: str | None = None
-    """`cuda`, `cpu`, ...; None picks CUDA when available."""
-    batch_size: int = 64
+    device: str | None = field(default=None, metadata=_spec(pattern=r"cpu|cuda(:\d+)?|mps", expected="cpu, cuda, cuda:N or mps"))
+    """`cpu`, `cuda`, `cuda:N` or `mps`; None picks CUDA when available."""
+    batch_size: int = field(default=64, metadata=_spec(low=1))
     resize_mode: str = "longest"
     """`longest` letterboxes the whole frame; `shortest` centre-crops (the published code's
     default preprocessing, which cuts off the sides of wide frames)."""
@@ -101,7 +141,7 @@ class RunConfig:
     actions: tuple[str, ...] = ()
     mode: str = "closed"
     """`closed`: decide the given differences; `open`: propose up to N_diff, then decide them."""
-    limit: int | None = None
+    limit: int | None = field(default=None, metadata=_spec(low=1))
     video_root: str | None = None
     revision: str | None = None
     localization: str = "viterbi"
@@ -120,12 +160,12 @@ class RunConfig:
     program: str | None = None
     """A compiled program (`viddiff compile`) whose prompts replace the defaults."""
     seed: int = 0
-    fps: float | None = None
+    fps: float | None = field(default=None, metadata=_spec(above=0))
     """Sampling rate override; by default the method's per-domain rates."""
     frame_sampling: str = "rate"
     """`rate` keeps frames at the true rate by timestamp; `stride` keeps every
     int(fps_original / fps)-th original frame, as the published code did."""
-    image_size: int | None = 512
+    image_size: int | None = field(default=512, metadata=_spec(checked_by_validate=True))
     """Longer side of the decoded frames (what CLIP and the VLM see), in pixels; None (`full`
     in YAML and on the command line): full resolution, as the published code sent them."""
     image_format: str = "jpeg"
@@ -134,12 +174,12 @@ class RunConfig:
     image_detail: str = "auto"
     """The `detail` of each image part (`low`, `high`); `auto` sends none, which OpenAI treats
     as auto. Providers other than OpenAI ignore it."""
-    max_images: int = 150
+    max_images: int = field(default=150, metadata=_spec(low=2))
     """The frames system: most images in one call; above it, each video sends an even subset of
     its sampled frames (the published code refused more than 150)."""
-    difference_threads: int = 8
+    difference_threads: int = field(default=8, metadata=_spec(low=1))
     """Differencer calls in flight per sample."""
-    sample_threads: int = 2
+    sample_threads: int = field(default=2, metadata=_spec(low=1))
     """Samples processed at once."""
     cache_dir: str = "~/.cache/viddiff"
     """Frames and CLIP embeddings are cached below it (LM answers: DSPy's own cache)."""
@@ -147,9 +187,14 @@ class RunConfig:
     clip: ClipConfig = field(default_factory=ClipConfig)
 
     def validate(self) -> RunConfig:
-        """All cross-field checks; returns self so it can end a chain."""
+        """All checks: each value's type and range (`field_problem`), the choices, the model
+        strings, then the cross-field checks; returns self so it can end a chain."""
         if self.preset is not None and (not isinstance(self.preset, str) or self.preset not in PRESETS):
             raise ConfigError(_preset_error(self.preset))
+        _check_values(RunConfig, {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}, "")
+        _check_values(ClipConfig, dataclasses.asdict(self.clip), "clip.")
+        for role, lm in self.lms.items():
+            _check_values(LMConfig, dataclasses.asdict(lm), f"lms.{role}.")
         if self.system not in SYSTEMS:
             raise ConfigError(f"system must be one of {', '.join(SYSTEMS)}, got {self.system!r}")
         if self.mode not in MODES:
@@ -180,20 +225,12 @@ class RunConfig:
                 "open_protocol 'published' matches VidDiff's proposals before deciding; the frames system "
                 "decides in its one call: use verify-then-match"
             )
-        if self.max_images < 2:
-            raise ConfigError(f"max_images must be at least 2 (one frame per video), got {self.max_images}")
-        for name in ("difference_threads", "sample_threads"):
-            if getattr(self, name) < 1:
-                raise ConfigError(f"{name} must be at least 1, got {getattr(self, name)}")
         if not 1 <= self.jpeg_quality <= 100:
             raise ConfigError(f"jpeg_quality must be between 1 and 100, got {self.jpeg_quality}")
-        if self.limit is not None and self.limit < 1:
-            raise ConfigError(f"limit must be at least 1, got {self.limit}")
-        if self.fps is not None and self.fps <= 0:
-            raise ConfigError(f"fps must be positive, got {self.fps}")
         unknown_roles = sorted(set(self.lms) - set(ROLES))
         if unknown_roles:
             raise ConfigError(f"unknown LM role {', '.join(unknown_roles)}: roles are {', '.join(ROLES)}")
+        _check_models(self.lms)
         return self
 
     @property
@@ -250,6 +287,7 @@ def merge(config: RunConfig, changes: Mapping[str, Any]) -> RunConfig:
         raise ConfigError(f"unknown config key {', '.join(unknown)}")
     if changes.get("image_size") == FULL_RESOLUTION:
         changes["image_size"] = None
+    _check_values(RunConfig, changes, "")
     lms = dict(config.lms)
     for role, values in (changes.pop("lms", None) or {}).items():
         targets = ROLES if role == "all" else (role,)
@@ -259,7 +297,7 @@ def merge(config: RunConfig, changes: Mapping[str, Any]) -> RunConfig:
             lms[target] = _replace(lms.get(target, LMConfig()), values, f"lms.{role}")
     clip = _replace(config.clip, changes.pop("clip", None) or {}, "clip")
     for key in ("split", "actions"):
-        if key in changes and changes[key] is not None:
+        if key in changes:
             value = changes[key]
             changes[key] = (value,) if isinstance(value, str) else tuple(value)
     return dataclasses.replace(config, lms=lms, clip=clip, **changes)
@@ -297,4 +335,176 @@ def _replace(record, values: Mapping[str, Any], where: str):
     unknown = sorted(set(values) - known)
     if unknown:
         raise ConfigError(f"unknown key {', '.join(unknown)} in {where}: known keys are {', '.join(sorted(known))}")
+    _check_values(type(record), values, f"{where}.")
     return dataclasses.replace(record, **values)
+
+
+def field_problem(record_type: type, name: str, value: Any) -> str | None:
+    """What the field `name` of a config record (`RunConfig`, `LMConfig`, `ClipConfig`) expects,
+    as in 'a positive integer', when `value` is not valid for it; None when it is.
+
+    The one check of a value's type and range, for YAML files, saved configs and flags alike:
+    booleans are YAML's true and false only (never the string 'false'), integers are not
+    booleans, numbers are finite. Nested records (`lms`, `clip`) are checked key by key.
+    """
+    hint, optional, spec = _field_specs(record_type)[name]
+    if spec["checked_by_validate"] or hint not in (bool, int, float, str, tuple):
+        return None
+    ok = optional if value is None else _value_ok(hint, spec, value)
+    return None if ok else _expected(hint, spec)
+
+
+def number_problem(
+    value: Any, kind: type, *, low: float | None = None, high: float | None = None, above: float | None = None
+) -> str | None:
+    """What a number outside the config expects (a command's own flag, as in 'a positive
+    integer'), when `value` is not one of `kind` within the bounds; the rules of `field_problem`."""
+    spec = _spec(low=low, high=high, above=above)
+    return None if _value_ok(kind, spec, value) else _expected(kind, spec)
+
+
+def field_type(record_type: type, name: str) -> type:
+    """The type of a config field's values (`int`, `float`, `str`, `bool`, `tuple`, ...), None aside."""
+    return _field_specs(record_type)[name][0]
+
+
+def model_string_problem(model: str) -> str | None:
+    """What is wrong with a DSPy (litellm) model string, or None: it needs a provider prefix that
+    litellm knows. litellm is imported only for a prefix outside COMMON_PROVIDERS."""
+    provider, slash, name = model.partition("/")
+    if not slash:
+        return "has no provider prefix"
+    if not provider or not name.strip():
+        return "is not provider/model"
+    if provider in COMMON_PROVIDERS or provider in _litellm_providers():
+        return None
+    return f"names a provider litellm does not know ({provider!r})"
+
+
+def uses_clip(config: RunConfig) -> bool:
+    """Whether a run of `config` embeds frames with CLIP (the VidDiff system with viterbi)."""
+    return config.system == "viddiff" and LOCALIZATION_MODES[config.localization].needs_embedder
+
+
+def cuda_available() -> bool:
+    """Whether torch sees a CUDA device (imports torch)."""
+    import torch
+
+    return torch.cuda.is_available()
+
+
+def clip_default_for_device(config: RunConfig) -> RunConfig:
+    """`config` with the CLIP default of the device it embeds on: the paper's ViT-bigG-14 on
+    CUDA, ViT-B-32 elsewhere (bigG runs about 0.2 frames/s on CPU); for a config whose CLIP
+    model and weights nobody chose, so that the config records the model a run uses.
+    Unchanged when the run embeds nothing. Imports torch when `clip.device` is not set."""
+    if not uses_clip(config):
+        return config
+    if _clip_device(config).startswith("cuda"):
+        return merge(config, {"clip": {"model": DEFAULT_CLIP_MODEL, "pretrained": DEFAULT_CLIP_PRETRAINED}})
+    return merge(config, {"clip": {"model": CPU_CLIP_MODEL, "pretrained": CPU_CLIP_PRETRAINED}})
+
+
+def cpu_clip_note(config: RunConfig) -> str | None:
+    """A one-line note when a run embeds frames with the CPU default CLIP (ViT-B-32) off CUDA:
+    the paper used ViT-bigG-14, and how to use it; None otherwise. Imports torch when
+    `clip.device` is not set."""
+    if not uses_clip(config) or (config.clip.model, config.clip.pretrained) != (CPU_CLIP_MODEL, CPU_CLIP_PRETRAINED):
+        return None
+    device = _clip_device(config)
+    if device.startswith("cuda"):
+        return None
+    return (
+        f"note: on {'CPU' if device == 'cpu' else device} the CLIP default is {CPU_CLIP_MODEL} ({CPU_CLIP_PRETRAINED}); "
+        f"the paper used {DEFAULT_CLIP_MODEL} (about 0.2 frames/s on CPU): pass --clip-model {DEFAULT_CLIP_MODEL} "
+        f"--clip-pretrained {DEFAULT_CLIP_PRETRAINED} (or --preset paper) to use it"
+    )
+
+
+def _clip_device(config: RunConfig) -> str:
+    return config.clip.device or ("cuda" if cuda_available() else "cpu")
+
+
+def _check_values(record_type: type, values: Mapping[str, Any], where: str) -> None:
+    for name, value in values.items():
+        expected = field_problem(record_type, name, value)
+        if expected is not None:
+            raise ConfigError(f"config key {where}{name}: expected {expected}, got {value!r}")
+
+
+def _check_models(lms: Mapping[str, LMConfig]) -> None:
+    """One error naming the first bad model string and every role that has it."""
+    bad: dict[tuple[str, str], list[str]] = {}
+    for role, lm in lms.items():
+        problem = model_string_problem(lm.model)
+        if problem is not None:
+            bad.setdefault((lm.model, problem), []).append(role)
+    if bad:
+        (model, problem), roles = next(iter(bad.items()))
+        named = roles[0] if len(roles) == 1 else f"{', '.join(roles[:-1])} and {roles[-1]}"
+        raise ConfigError(f"LM model {model!r} of the {named} {problem}; {MODEL_STRING_HELP}")
+
+
+@functools.cache
+def _field_specs(record_type: type) -> dict[str, tuple[Any, bool, dict[str, Any]]]:
+    """Field name -> (type without None, whether None is allowed, `_spec` metadata)."""
+    hints = typing.get_type_hints(record_type)
+    specs = {}
+    for f in dataclasses.fields(record_type):
+        hint, optional = hints[f.name], False
+        if isinstance(hint, types.UnionType) or typing.get_origin(hint) is typing.Union:
+            others = [a for a in typing.get_args(hint) if a is not type(None)]
+            optional = len(others) < len(typing.get_args(hint))
+            hint = others[0] if len(others) == 1 else hint
+        specs[f.name] = (typing.get_origin(hint) or hint, optional, {**_spec(), **f.metadata})
+    return specs
+
+
+def _value_ok(hint: type, spec: Mapping[str, Any], value: Any) -> bool:
+    if hint is bool:
+        return isinstance(value, bool)
+    if hint is int:
+        return _is_int(value) and _within(value, spec)
+    if hint is float:
+        return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) and _within(value, spec)
+    if hint is str:
+        return isinstance(value, str) and (spec["pattern"] is None or re.fullmatch(spec["pattern"], value) is not None)
+    return isinstance(value, str) or (isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value))
+
+
+def _within(value: float, spec: Mapping[str, Any]) -> bool:
+    return (
+        (spec["low"] is None or value >= spec["low"])
+        and (spec["high"] is None or value <= spec["high"])
+        and (spec["above"] is None or value > spec["above"])
+    )
+
+
+def _expected(hint: type, spec: Mapping[str, Any]) -> str:
+    if spec["expected"]:
+        return spec["expected"]
+    if hint is bool:
+        return "true or false"
+    if hint is str:
+        return "a string"
+    if hint is tuple:
+        return "a string or a list of strings"
+    noun = "an integer" if hint is int else "a number"
+    low, high, above = spec["low"], spec["high"], spec["above"]
+    if low is not None and high is not None:
+        return f"{noun} from {low} to {high}"
+    if above == 0 or (hint is int and low == 1):
+        return f"a positive {noun.split()[-1]}"
+    if low == 0:
+        return f"a non-negative {noun.split()[-1]}"
+    if low is not None:
+        return f"{noun} of at least {low}"
+    return noun
+
+
+@functools.cache
+def _litellm_providers() -> frozenset[str]:
+    os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "true")  # no price-table download
+    import litellm
+
+    return frozenset(str(getattr(p, "value", p)) for p in litellm.provider_list)

@@ -12,11 +12,12 @@ Example:
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from viddiff.config import RunConfig
+from viddiff.config import RunConfig, cpu_clip_note
 from viddiff.data.benchmark import Benchmark, load_benchmark
 from viddiff.data.records import Sample
 from viddiff.data.video import sampling_fps
@@ -135,7 +136,11 @@ def lms_for(config: RunConfig, api_keys: Mapping[str, str]) -> dict[str, dspy.LM
 
 def program_for(config: RunConfig, lms: Mapping[str, dspy.LM]) -> dspy.Module:
     """The configured system's program with one LM per role, and the compiled prompts of
-    `config.program`, if any (also for videos outside any benchmark: `viddiff diff`)."""
+    `config.program`, if any (also for videos outside any benchmark: `viddiff diff`). Says on
+    stderr when frames will be embedded with the CPU default CLIP instead of the paper's."""
+    note = cpu_clip_note(config)
+    if note is not None:
+        print(note, file=sys.stderr)
     program = system_for(config.system).build(config, lms)
     if config.program:
         from viddiff.optimize.program_file import load_compiled
