@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
-
-import dspy
+from typing import TYPE_CHECKING, Any
 
 from viddiff.config import LMConfig
 from viddiff.errors import ViddiffError
+
+if TYPE_CHECKING:
+    import dspy
 
 KEY_VARIABLES = {
     "openai": ("OPENAI_API_KEY",),
@@ -68,6 +69,8 @@ def build_lm(config: LMConfig, api_key: str) -> dspy.LM:
     answers; the server address is folded into the cache key through `rollout_id`, which DSPy
     keeps in the key and strips before sending.
     """
+    import dspy
+
     kwargs = {}
     if config.api_base:
         kwargs["api_base"] = config.api_base

@@ -8,21 +8,21 @@ from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import dspy
 from tqdm import tqdm
 
-from viddiff.clip import WeightsError
 from viddiff.data.frame_cache import FrameCache
 from viddiff.data.records import Sample
 from viddiff.errors import ViddiffError, error_text
 from viddiff.evaluation.predictions import SampleAnswers, to_benchmark_format
 from viddiff.evaluation.scoring import Selection, metrics, score_samples, write_scores
 from viddiff.lms import redact, total_cost
-from viddiff.programs.viddiff import FATAL_ERRORS
 from viddiff.run_log import RunLog, SampleRecord
 from viddiff.task import Task
+
+if TYPE_CHECKING:
+    import dspy
 
 
 STOP_AFTER = 3
@@ -102,6 +102,8 @@ def run_task(
         RunStopped: the first `stop_after` samples failed the same way with no answer (0: never
             stop); what finished is saved.
     """
+    import dspy
+
     config, log = task.config, RunLog(out)
     if resume:
         done = log.resume(config, task.manifest())
@@ -153,6 +155,9 @@ def run_task(
 def _run_sample(task: Task, program: dspy.Module, sample: Sample, frame_cache: FrameCache, lms) -> SampleRecord:
     """One sample's record; a failure becomes the record's error, except missing CLIP weights and
     a rejected API key, which would fail every sample and so stop the run."""
+    from viddiff.clip import WeightsError
+    from viddiff.programs.viddiff import FATAL_ERRORS
+
     started = time.perf_counter()
     try:
         record = task.system.run_sample(program, sample, task.config, frame_cache=frame_cache, lms=lms)

@@ -6,15 +6,19 @@ import argparse
 import json
 import math
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from viddiff.cli import COMMANDS
 from viddiff.errors import ViddiffError
-from viddiff.evaluation import RunComparison, compare_runs
+
+if TYPE_CHECKING:
+    from viddiff.evaluation import RunComparison
 
 
 def add_parser(commands) -> None:
     parser = commands.add_parser(
         "compare",
-        help="compare scored runs on the same samples (sample-level permutation test, bootstrap score gap)",
+        help=COMMANDS["compare"].help,
         description=(
             "Compare scored runs of one mode on one benchmark, pairing the differences both runs scored "
             "(same sample, same difference) from their outcomes. Prints both scores per split and action, "
@@ -42,6 +46,8 @@ def add_parser(commands) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from viddiff.evaluation import compare_runs
+
     if args.bootstrap < 1:
         raise ViddiffError(f"--bootstrap must be at least 1, got {args.bootstrap}")
     comparisons = [compare_runs(args.run_a, other, samples=args.bootstrap, seed=args.seed) for other in args.others]

@@ -6,6 +6,7 @@ import argparse
 import os
 import sys
 
+from viddiff.cli import COMMANDS
 from viddiff.cli.options import add_mode_option, add_program_options, build_config
 from viddiff.data.benchmark import DEFAULT_SOURCE
 from viddiff.data.records import SPLITS
@@ -17,7 +18,7 @@ from viddiff.task import Task
 def add_parser(commands) -> None:
     parser = commands.add_parser(
         "compile",
-        help="optimize the prompts on a held-out slice of a benchmark (DSPy optimizers)",
+        help=COMMANDS["compile"].help,
         description=(
             "Choose a deterministic, per-action stratified held-out slice of the benchmark, optimize "
             "the chosen stages' prompts on it, print the validation score before and after, and save "

@@ -9,8 +9,9 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from viddiff.data.benchmark import DEFAULT_SOURCE, load_benchmark
+from viddiff.cli import COMMANDS
 from viddiff.config import RunConfig
+from viddiff.data.benchmark import DEFAULT_SOURCE, load_benchmark
 from viddiff.data.frame_cache import FrameCache
 from viddiff.data.records import SPLITS
 from viddiff.data.sources import DEFAULT_VIDEO_REPO, read_sample_frames
@@ -25,7 +26,7 @@ DEFAULT_CACHE_DIR = next(f.default for f in dataclasses.fields(RunConfig) if f.n
 def add_parser(commands) -> None:
     parser = commands.add_parser(
         "data",
-        help="summarise a benchmark (pairs, differences, label balance) and check its videos",
+        help=COMMANDS["data"].help,
         description=(
             "Print pairs, labelled differences, label balance and N_diff per split, domain and "
             "action. With --check, decode every video the method needs and list each missing or "

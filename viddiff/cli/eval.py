@@ -7,6 +7,7 @@ import os
 import sys
 from pathlib import Path
 
+from viddiff.cli import COMMANDS
 from viddiff.cli.options import build_config
 from viddiff.config import MODES
 from viddiff.data.benchmark import DEFAULT_SOURCE
@@ -24,7 +25,7 @@ NO_ROW_PREDICTION = "no prediction for this benchmark row"
 def add_parser(commands) -> None:
     parser = commands.add_parser(
         "eval",
-        help="score predictions in the benchmark's format (closed accuracy or open recall@N_diff), or rescore a run",
+        help=COMMANDS["eval"].help,
         description=(
             "Score predictions of any system against VidDiffBench labels. PREDICTIONS is a JSON list "
             "aligned with the dataset rows; each element maps a difference key to "

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import argparse
 
-from viddiff.report import render_report
+from viddiff.cli import COMMANDS
 
 
 def add_parser(commands) -> None:
     parser = commands.add_parser(
         "report",
-        help="render a scored run as one HTML page (report.html) and a Markdown summary (report.md)",
+        help=COMMANDS["report"].help,
         description=(
             "Render RUN_DIR (a run directory, scored when `viddiff run` finishes or by `viddiff eval --run`) as report.html, a single self-contained page "
             "(split table next to the published figures, per-action chart, per-difference table, "
@@ -37,6 +37,8 @@ def add_parser(commands) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from viddiff.report import render_report  # matplotlib, for the chart
+
     html_path, markdown_path = render_report(args.run_dir, samples=args.samples, out=args.out)
     print(f"report: {html_path}\nsummary: {markdown_path}")
     return 0

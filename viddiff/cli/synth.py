@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import argparse
 
+from viddiff.cli import COMMANDS
 from viddiff.data.synth import generate_benchmark
 
 
 def add_parser(commands) -> None:
     parser = commands.add_parser(
         "synth",
-        help="render a small synthetic benchmark (stick-figure videos, VidDiffBench schema)",
+        help=COMMANDS["synth"].help,
         description=(
             "Render pairs of short videos of a stick figure performing parameterised actions and "
             "write OUT_DIR/dataset.jsonl in the VidDiffBench schema, with labels that follow from "

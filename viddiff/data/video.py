@@ -9,13 +9,14 @@ from fractions import Fraction
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal, NamedTuple, TypeVar
 
-import av
 import numpy as np
 from PIL import Image
 
 from viddiff.errors import MissingVideoError, ViddiffError, VideoError
 
 if TYPE_CHECKING:
+    import av  # imported where a video is opened: commands that read no video never load PyAV
+
     from viddiff.data.frame_cache import FrameCache
 
 METHOD_FPS: dict[str, float] = {
@@ -437,6 +438,8 @@ def _load_image(path: Path) -> np.ndarray:
 def _read_file(
     path: Path, fps: float, trim: tuple[int, int | None], size: Size | None, crop: Crop | None
 ) -> Frames:
+    import av
+
     if path.stat().st_size == 0:
         raise VideoError(path, "is empty (0 bytes); download or copy the video again")
     try:
@@ -473,6 +476,8 @@ def _expected_end(
 ) -> _ExpectedEnd | None:
     """Where decoding should stop, from metadata only: the trim end's time if the trim has an
     end, else the declared duration; None when the file does not say."""
+    import av
+
     truncated = "the file may be truncated"
     if end is not None:
         rate = stream.average_rate or stream.guessed_rate
@@ -586,6 +591,8 @@ def write_video(
         rotation: display rotation in degrees, counter-clockwise, stored in the container's
             display matrix (as phones do); the pixels are stored unrotated.
     """
+    import av
+
     path = Path(path)
     time_base = Fraction(1, 90_000)
     with av.open(str(path), "w") as container:

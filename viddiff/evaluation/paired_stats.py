@@ -15,9 +15,8 @@ from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.stats import binomtest
 
-from viddiff.evaluation.significance import ALPHA
+from viddiff.evaluation.significance import ALPHA, two_sided_p
 
 
 @dataclass(frozen=True)
@@ -124,7 +123,7 @@ def mcnemar_exact(b: int, c: int) -> float:
         raise ValueError(f"discordant counts must be non-negative, got b={b}, c={c}")
     if b + c == 0:
         return 1.0
-    return float(binomtest(min(b, c), b + c, 0.5, alternative="two-sided").pvalue)
+    return two_sided_p(min(b, c), b + c)
 
 
 def resampled_gaps(

@@ -5,14 +5,15 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
-
-import dspy
+from typing import TYPE_CHECKING, Any
 
 from viddiff import __version__
 from viddiff.config import RunConfig
 from viddiff.errors import ViddiffError
 from viddiff.optimize.held_out import HeldOutSlice
+
+if TYPE_CHECKING:
+    import dspy
 
 FORMAT_VERSION = 1
 VARIANT_KEYS = ("mode", "three_way", "chain_of_thought")
@@ -26,6 +27,8 @@ class ProgramError(ViddiffError):
 def save_compiled(program: dspy.Module, path: str | Path, *, config: RunConfig, settings, held_out: HeldOutSlice, scores: dict[str, Any]) -> Path:
     """DSPy's saved program plus a `viddiff` block: variant, held-out slice, LMs, versions, scores.
     No API key is part of it (keys are never in a RunConfig)."""
+    import dspy
+
     path = Path(path)
     program.save(str(path))
     document = json.loads(path.read_text())
@@ -68,6 +71,8 @@ def load_compiled(program: dspy.Module, path: str | Path, config: RunConfig) -> 
         ProgramError: compiled for another mode or variant, with another dspy version, or on
             another benchmark.
     """
+    import dspy
+
     metadata = program_metadata(path)
     for key, value in metadata["variant"].items():
         if getattr(config, key) != value:

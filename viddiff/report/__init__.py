@@ -1,16 +1,21 @@
 """Reports of a scored run: one self-contained HTML page and a Markdown summary."""
 
-from viddiff.report.chart import action_chart_png
-from viddiff.report.published import PUBLISHED, PUBLISHED_SOURCE, RANDOM_BASELINE
-from viddiff.report.report import HTML_FILE, MARKDOWN_FILE, ReportError, render_report
+from __future__ import annotations
 
-__all__ = [
-    "HTML_FILE",
-    "MARKDOWN_FILE",
-    "PUBLISHED",
-    "PUBLISHED_SOURCE",
-    "RANDOM_BASELINE",
-    "ReportError",
-    "action_chart_png",
-    "render_report",
-]
+from typing import TYPE_CHECKING
+
+from viddiff.lazy import lazy_exports
+
+if TYPE_CHECKING:
+    from viddiff.report.chart import action_chart_png
+    from viddiff.report.published import PUBLISHED, PUBLISHED_SOURCE, RANDOM_BASELINE
+    from viddiff.report.report import HTML_FILE, MARKDOWN_FILE, ReportError, render_report
+
+__getattr__, __dir__, __all__ = lazy_exports(
+    __name__,
+    {
+        "chart": ("action_chart_png",),
+        "published": ("PUBLISHED", "PUBLISHED_SOURCE", "RANDOM_BASELINE"),
+        "report": ("HTML_FILE", "MARKDOWN_FILE", "ReportError", "render_report"),
+    },
+)

@@ -8,31 +8,28 @@ Viterbi" ablation), then `select_frames` per difference. `localize` runs a named
 which loads torch; nothing here does) in front of it.
 """
 
-from viddiff.retrieval.alignment import Segment, align_stages, even_segments, segment_score
-from viddiff.retrieval.localization_error import ErrorSummary, localization_errors, summarize_errors
-from viddiff.retrieval.localizer import FrameLocalizer, Stage, key_point_times
-from viddiff.retrieval.modes import LOCALIZATION_MODES, DifferenceQuery, Localization, LocalizationMode, localize
-from viddiff.retrieval.scores import stage_scores
-from viddiff.retrieval.selection import nearest_frames, random_frames, select_frames
+from __future__ import annotations
 
-__all__ = [
-    "LOCALIZATION_MODES",
-    "DifferenceQuery",
-    "ErrorSummary",
-    "FrameLocalizer",
-    "Localization",
-    "LocalizationMode",
-    "Segment",
-    "Stage",
-    "align_stages",
-    "even_segments",
-    "key_point_times",
-    "localization_errors",
-    "localize",
-    "nearest_frames",
-    "random_frames",
-    "segment_score",
-    "select_frames",
-    "stage_scores",
-    "summarize_errors",
-]
+from typing import TYPE_CHECKING
+
+from viddiff.lazy import lazy_exports
+
+if TYPE_CHECKING:
+    from viddiff.retrieval.alignment import Segment, align_stages, even_segments, segment_score
+    from viddiff.retrieval.localization_error import ErrorSummary, localization_errors, summarize_errors
+    from viddiff.retrieval.localizer import FrameLocalizer, Stage, key_point_times
+    from viddiff.retrieval.modes import LOCALIZATION_MODES, DifferenceQuery, Localization, LocalizationMode, localize
+    from viddiff.retrieval.scores import stage_scores
+    from viddiff.retrieval.selection import nearest_frames, random_frames, select_frames
+
+__getattr__, __dir__, __all__ = lazy_exports(
+    __name__,
+    {
+        "alignment": ("Segment", "align_stages", "even_segments", "segment_score"),
+        "localization_error": ("ErrorSummary", "localization_errors", "summarize_errors"),
+        "localizer": ("FrameLocalizer", "Stage", "key_point_times"),
+        "modes": ("LOCALIZATION_MODES", "DifferenceQuery", "Localization", "LocalizationMode", "localize"),
+        "scores": ("stage_scores",),
+        "selection": ("nearest_frames", "random_frames", "select_frames"),
+    },
+)

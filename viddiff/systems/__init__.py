@@ -3,7 +3,20 @@
 `viddiff`: the VidDiff method (proposer, stage planner, CLIP + Viterbi localizer, differencer).
 """
 
-from viddiff.systems.base import System, read_videos, system_for
-from viddiff.systems.viddiff import VidDiffSystem
+from __future__ import annotations
 
-__all__ = ["System", "VidDiffSystem", "read_videos", "system_for"]
+from typing import TYPE_CHECKING
+
+from viddiff.lazy import lazy_exports
+
+if TYPE_CHECKING:
+    from viddiff.systems.base import System, read_videos, system_for
+    from viddiff.systems.viddiff import VidDiffSystem
+
+__getattr__, __dir__, __all__ = lazy_exports(
+    __name__,
+    {
+        "base": ("System", "read_videos", "system_for"),
+        "viddiff": ("VidDiffSystem",),
+    },
+)

@@ -4,16 +4,19 @@ benchmark sample (the paper's GPT-4o and Claude-3.5-Sonnet rows)."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-
-import dspy
+from typing import TYPE_CHECKING
 
 from viddiff.config import RunConfig
 from viddiff.data.frame_cache import FrameCache
 from viddiff.data.records import Difference, Sample
 from viddiff.lms import usage_cost
-from viddiff.programs.frames_baseline import FramesBaseline
 from viddiff.run_log import SampleRecord
 from viddiff.systems.base import read_videos
+
+if TYPE_CHECKING:  # the program's module loads DSPy: only a system that builds or runs one needs it
+    import dspy
+
+    from viddiff.programs.frames_baseline import FramesBaseline
 
 POSITIVE = ("a", "b")
 
@@ -35,6 +38,8 @@ class FramesSystem:
         return {k: d for k, d in sample.candidates.items() if sample.labels[k] in POSITIVE}
 
     def build(self, config: RunConfig, lms: Mapping[str, dspy.LM]) -> FramesBaseline:
+        from viddiff.programs.frames_baseline import FramesBaseline
+
         return FramesBaseline(
             mode=config.mode,
             max_images=config.max_images,

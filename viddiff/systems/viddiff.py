@@ -4,22 +4,24 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Mapping
-
-import dspy
+from typing import TYPE_CHECKING
 
 from viddiff.config import RunConfig
 from viddiff.data.frame_cache import FrameCache
 from viddiff.data.records import Difference, Sample
 from viddiff.data.video import Frames
 from viddiff.lms import usage_cost
-from viddiff.programs.matcher import RecallMatcher
 from viddiff.programs.records import DifferencePrediction
-from viddiff.programs.viddiff import VidDiff
 from viddiff.retrieval.localization_error import localization_errors
 from viddiff.retrieval.localizer import FrameLocalizer, key_point_times
 from viddiff.retrieval.modes import LOCALIZATION_MODES
 from viddiff.run_log import SampleRecord, StageRecord
 from viddiff.systems.base import read_videos
+
+if TYPE_CHECKING:  # the program's modules load DSPy: only a system that builds or runs one needs them
+    import dspy
+
+    from viddiff.programs.viddiff import VidDiff
 
 
 class VidDiffSystem:
@@ -45,6 +47,8 @@ class VidDiffSystem:
         return sample.candidates
 
     def build(self, config: RunConfig, lms: Mapping[str, dspy.LM]) -> VidDiff:
+        from viddiff.programs.viddiff import VidDiff
+
         embedder = None
         if LOCALIZATION_MODES[config.localization].needs_embedder:
             from viddiff.clip import ClipEmbedder, EmbeddingCache
@@ -112,6 +116,10 @@ class VidDiffSystem:
 
 def _match(sample: Sample, proposals, lm: dspy.LM | None) -> dict[str, str | None]:
     """The published protocol: match proposals to the ground truth before deciding (no opposite check)."""
+    import dspy
+
+    from viddiff.programs.matcher import RecallMatcher
+
     ground_truth = {k: sample.differences[k].description for k in sample.labels}
     with dspy.context(lm=lm) if lm is not None else contextlib.nullcontext():
         return RecallMatcher(check_opposites=False)(

@@ -4,15 +4,20 @@
 so every part of viddiff can be tested and demonstrated offline.
 """
 
-from viddiff.data.synth.actions import ACTIONS, JUMPING_JACK, KICK, SQUAT, ActionSpec, DifferenceSpec
-from viddiff.data.synth.generate import generate_benchmark
+from __future__ import annotations
 
-__all__ = [
-    "ACTIONS",
-    "JUMPING_JACK",
-    "KICK",
-    "SQUAT",
-    "ActionSpec",
-    "DifferenceSpec",
-    "generate_benchmark",
-]
+from typing import TYPE_CHECKING
+
+from viddiff.lazy import lazy_exports
+
+if TYPE_CHECKING:
+    from viddiff.data.synth.actions import ACTIONS, JUMPING_JACK, KICK, SQUAT, ActionSpec, DifferenceSpec
+    from viddiff.data.synth.generate import generate_benchmark
+
+__getattr__, __dir__, __all__ = lazy_exports(
+    __name__,
+    {
+        "actions": ("ACTIONS", "JUMPING_JACK", "KICK", "SQUAT", "ActionSpec", "DifferenceSpec"),
+        "generate": ("generate_benchmark",),
+    },
+)
