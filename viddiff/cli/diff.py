@@ -12,7 +12,7 @@ from pathlib import Path
 
 import dspy
 
-from viddiff.cli.options import add_program_options, build_config
+from viddiff.cli.options import add_program_options, build_config, number_type
 from viddiff.contact_sheet import contact_sheet
 from viddiff.data.frame_cache import FrameCache
 from viddiff.data.records import Difference
@@ -52,8 +52,8 @@ def add_parser(commands) -> None:
     parser.add_argument("video_b", metavar="VIDEO_B", help="video file or folder of frame images")
     parser.add_argument("--action", required=True, help="what both videos show, e.g. 'a squat with a barbell'")
     parser.add_argument("--difference", action="append", help="a statement to decide (repeatable); omit for open set")
-    parser.add_argument("--n-differences", type=int, default=5, help="open set: how many to propose (default: 5)")
-    parser.add_argument("--fps-original", type=float, help="frame rate of a frame folder")
+    parser.add_argument("--n-differences", type=number_type(int, low=1), default=5, help="open set: how many to propose (default: 5)")
+    parser.add_argument("--fps-original", type=number_type(float, above=0), help="frame rate of a frame folder")
     parser.add_argument("--crop-a", type=crop_box, metavar="X,Y,W,H", help="use only this box of video A (e.g. one half of a side-by-side video)")
     parser.add_argument("--crop-b", type=crop_box, metavar="X,Y,W,H", help="use only this box of video B")
     parser.add_argument("--out", metavar="DIR", help="output folder (default: runs/<timestamp>-diff)")

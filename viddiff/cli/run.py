@@ -6,8 +6,8 @@ import argparse
 import os
 import sys
 
-from viddiff.cli.options import add_mode_option, add_program_options, build_config
-from viddiff.config import OPEN_PROTOCOLS
+from viddiff.cli.options import add_mode_option, add_program_options, build_config, config_type, number_type
+from viddiff.config import OPEN_PROTOCOLS, RunConfig
 from viddiff.data.benchmark import DEFAULT_SOURCE
 from viddiff.data.records import SPLITS
 from viddiff.errors import ViddiffError
@@ -46,13 +46,13 @@ def add_parser(commands) -> None:
     add_mode_option(parser)
     parser.add_argument("--out", metavar="RUN_DIR", help="run directory (default: runs/<timestamp>-<mode>)")
     parser.add_argument("--resume", action="store_true", help="continue the run in --out, skipping finished samples")
-    parser.add_argument("--limit", type=int, help="first N samples only (results are NOT for reporting)")
+    parser.add_argument("--limit", type=config_type(RunConfig, "limit"), help="first N samples only (results are NOT for reporting)")
     parser.add_argument("--video-root", help="folder the video paths are relative to (default: the source's folder)")
     parser.add_argument("--revision", help="Hub revision to pin")
-    parser.add_argument("--sample-threads", type=int, metavar="N", help="samples processed at once (default: 2)")
+    parser.add_argument("--sample-threads", type=config_type(RunConfig, "sample_threads"), metavar="N", help="samples processed at once (default: 2)")
     parser.add_argument(
         "--stop-after",
-        type=int,
+        type=number_type(int, low=0),
         default=STOP_AFTER,
         metavar="N",
         help=f"stop when the first N samples all fail the same way with no answer (default: {STOP_AFTER}; 0: never)",
