@@ -10,8 +10,7 @@ import textwrap
 import time
 from pathlib import Path
 
-import dspy
-
+from viddiff.cli import COMMANDS
 from viddiff.cli.options import add_program_options, build_config, number_type
 from viddiff.contact_sheet import contact_sheet
 from viddiff.data.frame_cache import FrameCache
@@ -19,7 +18,6 @@ from viddiff.data.records import Difference
 from viddiff.data.video import FOLDER_NEEDS_RATE, read_frames
 from viddiff.errors import VideoError, ViddiffError
 from viddiff.lms import redact
-from viddiff.progress import StageProgress
 from viddiff.retrieval.modes import LOCALIZATION_MODES
 from viddiff.run_log import new_run_path
 from viddiff.runner import usage_tokens
@@ -33,7 +31,7 @@ DESCRIPTION_WIDTH = 44
 def add_parser(commands) -> None:
     parser = commands.add_parser(
         "diff",
-        help="compare two videos of the same action",
+        help=COMMANDS["diff"].help,
         description=(
             "Compare two videos of people performing the same action. With --difference (repeatable), "
             "decide for each statement whether it applies more to video A or B (closed set); without, "
@@ -62,6 +60,10 @@ def add_parser(commands) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    import dspy
+
+    from viddiff.progress import StageProgress
+
     config = build_config(args, mode="closed" if args.difference else "open", fps=args.fps or DEFAULT_FPS)
     if LOCALIZATION_MODES[config.localization].needs_key_points:
         raise ViddiffError(f"--localization {config.localization} needs annotated key points, which only benchmark samples have; use viterbi, uniform or random")

@@ -6,6 +6,7 @@ import argparse
 import os
 import sys
 
+from viddiff.cli import COMMANDS
 from viddiff.cli.options import add_mode_option, add_program_options, build_config, config_type, number_type
 from viddiff.config import OPEN_PROTOCOLS, RunConfig
 from viddiff.data.benchmark import DEFAULT_SOURCE
@@ -21,7 +22,7 @@ from viddiff.task import Task
 def add_parser(commands) -> None:
     parser = commands.add_parser(
         "run",
-        help="run VidDiff on benchmark samples, writing a resumable run directory",
+        help=COMMANDS["run"].help,
         description=(
             "Run the VidDiff program on the samples of a benchmark. Each sample's predictions are "
             "appended to RUN_DIR/records.jsonl as soon as it finishes; --resume continues an "
