@@ -209,8 +209,14 @@ def test_compile_optimizes_the_baseline_prompt_and_a_run_uses_it(synth_twelve, t
         assert "accuracy on the validation part" in capsys.readouterr().out
         out = tmp_path / "run"
         assert main(["run", str(synth_twelve), "--out", str(out), "--program", str(program_path), *lm_args]) == 0
+        # The program is tied to its system: a VidDiff run refuses it.
+        capsys.readouterr()
+        viddiff_args = [arg for arg in lm_args if arg not in ("--system", "frames")]
+        assert main(["run", str(synth_twelve), "--out", str(tmp_path / "wrong"), "--program", str(program_path), *viddiff_args]) == 2
+        assert f"{program_path} was compiled for the frames system, this run uses viddiff: run it with --system frames" in capsys.readouterr().err
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["samples"]["excluded"] == 9 and metrics["samples"]["scored"] == 3
+    assert saved["viddiff"]["system"] == "frames"
 
 
 def test_compiling_a_stage_the_frames_system_lacks_is_refused(synth_twelve, tmp_path, capsys):

@@ -138,7 +138,7 @@ def test_a_video_that_decodes_short_of_its_trim_is_recorded_with_a_warning(synth
     write_video(copy / video["path"], short, video["fps_original"])
     out = tmp_path / "run"
     assert main(_run_args(copy, out, server, tmp_path / "c3")) == 0
-    assert "1 samples with warnings (a video decoded short of its length): see records.jsonl or viddiff report" in capsys.readouterr().out
+    assert "1 samples with warnings (such as a video decoded short of its length, or frames left out by the image cap): see records.jsonl or viddiff report" in capsys.readouterr().out
     records = {r["sample_key"]: r for r in _records(out)}
     (warning,) = records[rows[1]["sample_key"]]["warnings"]
     assert warning.startswith(f"{copy / video['path']}: decoded up to ")

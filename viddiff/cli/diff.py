@@ -110,7 +110,9 @@ def run(args: argparse.Namespace) -> int:
 
 def expected_calls(config, n_differences: int) -> int:
     """LM calls one program call makes without retries: proposer (open set), planner and linker
-    (modes with stages), one differencer call per difference."""
+    (modes with stages), one differencer call per difference; the frames system makes one."""
+    if config.system == "frames":
+        return 1
     stages = 2 if LOCALIZATION_MODES[config.localization].needs_stages else 0
     return (config.mode == "open") + stages + n_differences
 

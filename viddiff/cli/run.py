@@ -103,7 +103,7 @@ def run(args: argparse.Namespace) -> int:
     print(format_summary(score_task(task, task.lms(api_keys), out)))
     print(f"metrics: {summary.path / METRICS_FILE}; report: viddiff report {summary.path}")
     if summary.warned:
-        print(f"{summary.warned} samples with warnings (a video decoded short of its length): see records.jsonl or viddiff report")
+        print(f"{summary.warned} samples with warnings (such as a video decoded short of its length, or frames left out by the image cap): see records.jsonl or viddiff report")
     if summary.row_errors:
         skipped = f"{summary.row_errors} malformed benchmark rows were skipped (listed as failed samples in records.jsonl)"
         if not args.skip_bad_rows:

@@ -36,6 +36,7 @@ def save_compiled(program: dspy.Module, path: str | Path, *, config: RunConfig, 
         "format": FORMAT_VERSION,
         "viddiff_version": __version__,
         "dspy_version": dspy.__version__,
+        "system": config.system,
         "variant": {key: getattr(config, key) for key in VARIANT_KEYS},
         "localization": config.localization,
         "frames": config.frames,
@@ -68,12 +69,15 @@ def load_compiled(program: dspy.Module, path: str | Path, config: RunConfig) -> 
     """Load a compiled program's prompts into `program`; returns its held-out slice.
 
     Raises:
-        ProgramError: compiled for another mode or variant, with another dspy version, or on
+        ProgramError: compiled for another system, mode or variant, with another dspy version, or on
             another benchmark.
     """
     import dspy
 
     metadata = program_metadata(path)
+    system = metadata.get("system", "viddiff")  # programs compiled before there were other systems
+    if system != config.system:
+        raise ProgramError(f"{path} was compiled for the {system} system, this run uses {config.system}: run it with --system {system}")
     for key, value in metadata["variant"].items():
         if getattr(config, key) != value:
             flag = f"--mode {value}" if key == "mode" else f"--{key.replace('_', '-')}" if value else f"no --{key.replace('_', '-')}"
