@@ -1,4 +1,5 @@
-"""DSPy modules, one per stage, and `VidDiff`, which composes them."""
+"""DSPy modules, one per stage, and `VidDiff`, which composes them; `FramesBaseline`, the
+single-call frames baseline (`BaselineAnswerer` is its one stage)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from viddiff.lazy import lazy_exports
 
 if TYPE_CHECKING:
     from viddiff.programs.differencer import FrameDifferencer
+    from viddiff.programs.frames_baseline import BaselineAnswerer, FramesBaseline
     from viddiff.programs.images import encode_frames
     from viddiff.programs.linker import DifferenceLinker
     from viddiff.programs.planner import StagePlanner
@@ -28,6 +30,7 @@ __getattr__, __dir__, __all__ = lazy_exports(
     __name__,
     {
         "differencer": ("FrameDifferencer",),
+        "frames_baseline": ("BaselineAnswerer", "FramesBaseline"),
         "images": ("encode_frames",),
         "linker": ("DifferenceLinker",),
         "planner": ("StagePlanner",),

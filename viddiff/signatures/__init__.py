@@ -1,15 +1,18 @@
 """DSPy signatures: declarative only. Each docstring is the instruction an optimizer may rewrite."""
 
 from viddiff.signatures.differencer import CompareFrames, CompareFramesThreeWay
+from viddiff.signatures.frames_baseline import DecideDifferencesFromFrames, FindDifferencesFromFrames
 from viddiff.signatures.linker import LinkDifferences
 from viddiff.signatures.matcher import FindOpposites, MatchDifferences
 from viddiff.signatures.planner import PlanStages
 from viddiff.signatures.proposer import ProposeDifferences
-from viddiff.signatures.types import PlannedStage, ProposedDifference, StatementPair
+from viddiff.signatures.types import PlannedStage, ProposedDifference, StatedDifference, StatementPair
 
 __all__ = [
     "CompareFrames",
     "CompareFramesThreeWay",
+    "DecideDifferencesFromFrames",
+    "FindDifferencesFromFrames",
     "FindOpposites",
     "LinkDifferences",
     "MatchDifferences",
@@ -17,5 +20,6 @@ __all__ = [
     "PlannedStage",
     "ProposeDifferences",
     "ProposedDifference",
+    "StatedDifference",
     "StatementPair",
 ]
