@@ -167,6 +167,15 @@ def test_resume_refuses_a_changed_config(tmp_path, changes, named):
     assert RunLog(tmp_path).manifest().config["limit"] == 2  # the manifest is left as it was
 
 
+def test_a_run_saved_before_a_config_key_was_added_resumes(tmp_path):
+    RunLog(tmp_path).create(manifest())
+    RunLog(tmp_path).append(record("s0", 0))
+    document = json.loads((tmp_path / MANIFEST_FILE).read_text())
+    del document["config"]["max_images"], document["config"]["lms"]["baseline"]  # as an older viddiff wrote it
+    (tmp_path / MANIFEST_FILE).write_text(json.dumps(document))
+    assert set(RunLog(tmp_path).resume(CONFIG, manifest())) == {"s0"}
+
+
 def test_resume_with_a_larger_limit_rewrites_the_manifest(tmp_path):
     RunLog(tmp_path).create(manifest(provenance={"git": {"commit": "abc", "dirty": False}}, samples=2))
     RunLog(tmp_path).append(record("s0", 0))

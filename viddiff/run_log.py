@@ -176,7 +176,8 @@ class RunLog:
         """Continue a run with `config`, refusing a change that would mix results; the manifest
         is rewritten (a larger --limit selects more samples). Returns the records so far."""
         saved = self.manifest()
-        current, before = _jsonable(config.to_dict()), _jsonable(saved.config)
+        # The saved config read as this version reads it: a key added since takes its default.
+        current, before = _jsonable(config.to_dict()), _jsonable(RunConfig.from_dict(saved.config).to_dict())
         changed = sorted(k for k in current if k not in RESUME_MAY_CHANGE and current[k] != before.get(k))
         if changed:
             raise RunLogError(f"{self.path}: cannot resume with a different {', '.join(changed)}; start a new run with another --out")
