@@ -152,16 +152,28 @@ def test_local_dir_model(tiny_clip_checkpoint, tmp_path):
     np.testing.assert_allclose(local.embed_frames(_frames(2)), from_file.embed_frames(_frames(2)), atol=1e-5)
 
 
-def test_absent_weights_offline_give_a_clear_error(monkeypatch, tmp_path):
+def test_absent_weights_offline_give_a_clear_error(monkeypatch, tmp_path, tiny_clip_checkpoint):
     import huggingface_hub.constants
 
     monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", True)
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_CACHE", str(tmp_path / "hub"))
     embedder = ClipEmbedder(ClipConfig(model="ViT-B-32", pretrained="laion2b_s34b_b79k", device="cpu"))
-    with pytest.raises(WeightsError, match=r"cannot load CLIP ViT-B-32 with weights laion2b_s34b_b79k .*Offline\? .*pass its file path"):
+    with pytest.raises(WeightsError) as raised:
         embedder.embed_texts(["a photo"])
+    assert str(raised.value) == (
+        f"cannot load CLIP ViT-B-32 with weights laion2b_s34b_b79k: not in the Hugging Face cache ({tmp_path / 'hub'}) "
+        "and HF_HUB_OFFLINE is set; download "
+        "https://huggingface.co/laion/CLIP-ViT-B-32-laion2B-s34B-b79K/resolve/main/open_clip_pytorch_model.bin and pass "
+        "the file with --clip-pretrained FILE, or pass --clip-model local-dir:PATH (`viddiff clip-folder PATH` writes a "
+        "random-weight one for trying the pipeline)"
+    )
     missing = ClipEmbedder(ClipConfig(model=TINY_CLIP, pretrained=str(tmp_path / "nope.pt"), device="cpu"))
-    with pytest.raises(WeightsError, match="nope.pt"):
+    with pytest.raises(WeightsError) as raised:
         missing.embed_frames(_frames(1))
+    assert str(raised.value) == (
+        f"cannot load CLIP {TINY_CLIP} with weights {tmp_path / 'nope.pt'}: no such file, and not a pretrained tag of "
+        f"{TINY_CLIP} (it has no tags)"
+    )
 
 
 def test_bad_inputs(config):

@@ -16,12 +16,11 @@ import torch
 import torch.nn.functional as F
 
 from viddiff.clip.cache import EmbeddingCache
+from viddiff.clip.weights import WeightsError, describe, ignores_pretrained, locate_weights, quiet_loading
 from viddiff.config import RESIZE_MODES, ClipConfig
 from viddiff.errors import ViddiffError
 
-
-class WeightsError(ViddiffError):
-    """CLIP weights cannot be loaded (absent offline, bad path, unknown model)."""
+__all__ = ["ClipEmbedder", "WeightsError", "clip_identity", "create_clip", "preprocess_frames", "resolve_device", "resolve_precision"]
 
 
 def resolve_device(config: ClipConfig) -> torch.device:
@@ -37,9 +36,11 @@ def resolve_precision(config: ClipConfig) -> str:
 
 
 def clip_identity(config: ClipConfig) -> str:
-    """What decides the embeddings: model, weights (file identity for local ones), preprocessing, precision."""
-    parts = [config.model, config.pretrained or "", config.resize_mode, resolve_precision(config)]
-    for local in (_local_path(config.model), _local_path(config.pretrained)):
+    """What decides the embeddings: model, weights (file identity for local ones), preprocessing,
+    precision. A pretrained tag that the model name ignores (`local-dir:`, `hf-hub:`) is left out."""
+    pretrained = None if ignores_pretrained(config.model) else config.pretrained
+    parts = [config.model, pretrained or "", config.resize_mode, resolve_precision(config)]
+    for local in (_local_path(config.model), _local_path(pretrained)):
         if local is not None and local.exists():
             files = sorted(local.rglob("*")) if local.is_dir() else [local]
             parts += [f"{f.name}:{f.stat().st_size}:{f.stat().st_mtime_ns}" for f in files if f.is_file()]
@@ -132,26 +133,32 @@ class ClipEmbedder:
 def create_clip(config: ClipConfig):
     """The open_clip model (eval mode, on its device and precision) and its tokenizer.
 
+    The weights are found first (`locate_weights`: a missing file is reported at once, without
+    network retries); what open_clip and huggingface_hub log while loading is silenced. A
+    pretrained tag given with a `local-dir:` or `hf-hub:` model is ignored without a word.
+
     Raises:
-        WeightsError: the weights or model config cannot be loaded, with how to get them.
+        WeightsError: the weights or model config cannot be loaded, in one line with how to get them.
     """
     import open_clip
 
+    weights = locate_weights(config.model, config.pretrained)
     try:
-        model, _, _ = open_clip.create_model_and_transforms(
-            config.model,
-            pretrained=config.pretrained,
-            precision=resolve_precision(config),
-            device=resolve_device(config),
-        )
-        tokenizer = open_clip.get_tokenizer(config.model)
-    except Exception as e:  # open_clip raises RuntimeError, ValueError, HF hub and OS errors
+        with quiet_loading():
+            model = open_clip.create_model(
+                weights.model,
+                pretrained=weights.checkpoint,
+                precision=resolve_precision(config),
+                device=resolve_device(config),
+                force_preprocess_cfg=weights.preprocess,
+            )
+            tokenizer = open_clip.get_tokenizer(weights.model)
+    except Exception as e:  # open_clip raises RuntimeError, ValueError, OS and torch loading errors
+        message = str(e).strip()
+        first = message.splitlines()[0] if message else repr(e)
         raise WeightsError(
-            f"cannot load CLIP {config.model} with weights {config.pretrained} ({type(e).__name__}: "
-            f"{str(e).splitlines()[0] if str(e) else e!r}). Offline? Download the checkpoint elsewhere "
-            "(open_clip.create_model_and_transforms fetches it into the Hugging Face cache, or fetch "
-            "open_clip_pytorch_model.bin from the model's Hub repo) and pass its file path as the "
-            "pretrained weights, or pass model `local-dir:/path` for a folder with config and weights"
+            f"cannot load {describe(config.model, config.pretrained)} ({type(e).__name__}: {first}); "
+            "check that the weights are those of this model"
         ) from e
     model.eval()
     return model, tokenizer
