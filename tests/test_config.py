@@ -193,3 +193,10 @@ def test_the_clip_default_follows_the_device(monkeypatch):
     monkeypatch.setattr(viddiff.config, "cuda_available", lambda: True)
     assert clip_default_for_device(RunConfig()) == RunConfig()
     assert cpu_clip_note(config) is None
+
+
+@pytest.mark.parametrize("model", ["local-dir:/models/clip", "hf-hub:laion/CLIP-ViT-B-32-laion2B-s34B-b79K"])
+def test_a_clip_that_carries_its_weights_records_no_pretrained_tag(model):
+    assert ClipConfig(model=model).pretrained is None
+    config = RunConfig.from_dict({"source": "runs/synth", "clip": {"model": model, "pretrained": "laion2b_s39b_b160k"}})
+    assert config.clip.pretrained is None and config.to_dict()["clip"]["pretrained"] is None

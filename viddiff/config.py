@@ -46,6 +46,9 @@ DEFAULT_CLIP_PRETRAINED = "laion2b_s39b_b160k"
 """The paper's CLIP, the default on CUDA (about 0.2 frames/s on CPU)."""
 CPU_CLIP_MODEL = "ViT-B-32"
 CPU_CLIP_PRETRAINED = "laion2b_s34b_b79k"
+LOCAL_DIR = "local-dir:"
+HF_HUB = "hf-hub:"
+"""Prefixes of CLIP model names that carry their own weights (a pretrained tag is ignored)."""
 """The CLIP default of a command run without CUDA (see `clip_default_for_device`)."""
 MODEL_STRING_HELP = (
     "a model string looks like openai/gpt-4o, gemini/gemini-2.5-pro, or hosted_vllm/<served-name> "
@@ -119,6 +122,10 @@ class ClipConfig:
     default preprocessing, which cuts off the sides of wide frames)."""
     precision: str | None = None
     """open_clip precision (`fp32`, `bf16`, ...); None: bf16 on CUDA, fp32 elsewhere."""
+
+    def __post_init__(self):
+        if self.model.startswith((LOCAL_DIR, HF_HUB)):  # the folder or Hub repo holds the weights
+            object.__setattr__(self, "pretrained", None)
 
 
 def default_lms() -> dict[str, LMConfig]:

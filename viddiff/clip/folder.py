@@ -14,7 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from viddiff import __version__
-from viddiff.clip.weights import CONFIG_FILE, LOCAL_DIR, WEIGHTS_FILE, quiet_loading
+from viddiff.clip.weights import CONFIG_FILE, WEIGHTS_FILE, quiet_loading
+from viddiff.config import LOCAL_DIR
 from viddiff.errors import ViddiffError
 
 README_FILE = "README.txt"

@@ -20,10 +20,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from viddiff.config import HF_HUB, LOCAL_DIR
 from viddiff.errors import ViddiffError
 
-LOCAL_DIR = "local-dir:"
-HF_HUB = "hf-hub:"
 CONFIG_FILE = "open_clip_config.json"
 """The config file of a `local-dir:` folder: {"model_cfg": ..., "preprocess_cfg": ...}."""
 WEIGHTS_FILE = "open_clip_pytorch_model.bin"
