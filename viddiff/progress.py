@@ -1,15 +1,20 @@
-"""Progress of one program call on stderr: the stage it is in and the LM calls done, with an ETA.
+"""Progress of one program call on stderr: the stage it is in and the LM calls done, with an ETA,
+and a bar per video while CLIP embeds its frames.
 
-A DSPy callback, so the program itself knows nothing of it: `dspy.context(callbacks=[progress])`.
+A DSPy callback, so the program itself knows nothing of it: `dspy.context(callbacks=[progress])`;
+the embedder hears of it through `viddiff.clip.progress.embedding_progress`.
 """
 
 from __future__ import annotations
 
 import sys
 import threading
+from collections.abc import Callable
 
 from dspy.utils.callback import BaseCallback
 from tqdm import tqdm
+
+from viddiff.clip.progress import embedding_progress
 
 STAGE_OF_MODULE = {
     "DifferenceProposer": "proposing differences",
@@ -53,9 +58,23 @@ class StageProgress(BaseCallback):
         with self._lock:
             self.bar.update()
 
+    def embedding(self, frames: int) -> Callable[[int], None]:
+        """A bar over the frames of one embedding call (frames found in the cache show none)."""
+        bar = tqdm(total=frames, desc="embedding frames (CLIP)", unit="frame", file=sys.stderr, leave=False, disable=self.bar.disable)
+
+        def advance(count: int) -> None:
+            bar.update(count)
+            if bar.n >= frames:
+                bar.refresh()  # the full count shows, however soon after the last refresh it came
+                bar.close()
+
+        return advance
+
     def __enter__(self) -> StageProgress:
+        self._embedding = embedding_progress.set(self.embedding)
         return self
 
     def __exit__(self, *exc) -> None:
+        embedding_progress.reset(self._embedding)
         self.bar.set_description("done", refresh=False)
         self.bar.close()

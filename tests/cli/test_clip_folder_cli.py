@@ -2,6 +2,7 @@
 `--clip-model local-dir:OUT` loads without any download."""
 
 import json
+import re
 
 import numpy as np
 import pytest
@@ -108,5 +109,8 @@ def test_diff_runs_offline_with_the_folder_and_says_nothing_of_an_ignored_tag(of
     assert code == 0
     err = capsys.readouterr().err
     assert "laion2b_s39b_b160k" not in err and "Ignoring" not in err and "WARNING" not in err
+    frames = [int(n) for n in re.findall(r"video [AB]: (\d+) frames at", err)]
+    for count in frames:  # a bar per video while CLIP embeds its frames, counting to the end
+        assert re.search(rf"embedding frames \(CLIP\): 100%\S* *\| *{count}/{count} ", err), err
     assert not [r.getMessage() for r in caplog.records if "laion2b_s39b_b160k" in r.getMessage()]  # logged: printed by a configured root logger
     assert json.loads((tmp_path / "diff" / "result.json").read_text())["predictions"][0]["answer"] == "a"

@@ -13,6 +13,7 @@ from viddiff.clip import embedder as embedder_module
 from viddiff.clip.embedder import ClipEmbedder, WeightsError, clip_identity, create_clip, preprocess_frames
 from viddiff.config import ClipConfig
 from viddiff.clip.cache import EmbeddingCache
+from viddiff.clip.progress import embedding_progress
 
 
 def _frames(n=5, height=24, width=40, seed=0):
@@ -86,6 +87,26 @@ def test_text_embeddings(config):
     np.testing.assert_allclose(np.linalg.norm(embeddings, axis=1), 1.0, atol=1e-5)
     np.testing.assert_array_equal(embeddings[0], embeddings[2])
     assert not np.allclose(embeddings[0], embeddings[1])
+
+
+def test_embedding_progress_hears_each_batch_and_nothing_of_cached_frames(config, tmp_path):
+    heard = []
+
+    def start(frames):
+        heard.append(("start", frames))
+        return lambda count: heard.append(("batch", count))
+
+    embedder = ClipEmbedder(ClipConfig(**{**config.__dict__, "batch_size": 2}), cache=EmbeddingCache(tmp_path / "cache"))
+    frames = _frames(5)
+    token = embedding_progress.set(start)
+    try:
+        embedder.embed_frames(frames)
+        embedder.embed_frames(frames)  # cached: no bar
+    finally:
+        embedding_progress.reset(token)
+    assert heard == [("start", 5), ("batch", 2), ("batch", 2), ("batch", 1)]
+    embedder.embed_frames(_frames(3, seed=1))  # nobody listening: nothing heard, nothing fails
+    assert len(heard) == 4
 
 
 def test_second_run_embeds_nothing_and_loads_no_model(config, tmp_path, monkeypatch):

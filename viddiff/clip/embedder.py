@@ -16,6 +16,7 @@ import torch
 import torch.nn.functional as F
 
 from viddiff.clip.cache import EmbeddingCache
+from viddiff.clip.progress import embedding_progress
 from viddiff.clip.weights import WeightsError, describe, ignores_pretrained, locate_weights, quiet_loading
 from viddiff.config import RESIZE_MODES, ClipConfig
 from viddiff.errors import ViddiffError
@@ -79,7 +80,14 @@ class ClipEmbedder:
             if cached is not None:
                 return cached
         step = self.config.batch_size
-        embeddings = np.concatenate([self._encode_images(images[i : i + step]) for i in range(0, len(images), step)])
+        start = embedding_progress.get()
+        advance = start(len(images)) if start is not None else None
+        batches = []
+        for i in range(0, len(images), step):
+            batches.append(self._encode_images(images[i : i + step]))
+            if advance is not None:
+                advance(len(batches[-1]))
+        embeddings = np.concatenate(batches)
         if self.cache is not None:
             self.cache.put_frames(self.model_id, images, embeddings)
         return embeddings
