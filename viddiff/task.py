@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from viddiff.config import RunConfig, cpu_clip_note
+from viddiff.config import RunConfig, cpu_clip_note, uses_clip
 from viddiff.data.benchmark import Benchmark, load_benchmark
 from viddiff.data.records import Sample
 from viddiff.data.video import sampling_fps
@@ -137,10 +137,18 @@ def lms_for(config: RunConfig, api_keys: Mapping[str, str]) -> dict[str, dspy.LM
 def program_for(config: RunConfig, lms: Mapping[str, dspy.LM]) -> dspy.Module:
     """The configured system's program with one LM per role, and the compiled prompts of
     `config.program`, if any (also for videos outside any benchmark: `viddiff diff`). Says on
-    stderr when frames will be embedded with the CPU default CLIP instead of the paper's."""
+    stderr when frames will be embedded with the CPU default CLIP instead of the paper's.
+
+    Raises:
+        WeightsError: the CLIP weights are not on disk and cannot be fetched.
+    """
     note = cpu_clip_note(config)
     if note is not None:
         print(note, file=sys.stderr)
+    if uses_clip(config):  # missing weights: one line now, before any LM call
+        from viddiff.clip.weights import locate_weights
+
+        locate_weights(config.clip.model, config.clip.pretrained)
     program = system_for(config.system).build(config, lms)
     if config.program:
         from viddiff.optimize.program_file import load_compiled

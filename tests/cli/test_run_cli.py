@@ -209,19 +209,20 @@ def test_a_rejected_api_key_stops_the_run(synth_dir, tmp_path, monkeypatch, caps
     assert last == "viddiff: error: [openai/test-model] invalid api key (fake, HTTP 401); check the API key you set"
 
 
-def test_missing_clip_weights_stop_the_run(synth_dir, server, tmp_path, monkeypatch, capsys):
-    from viddiff.clip import embedder
+def test_missing_clip_weights_stop_the_run_before_any_lm_call(synth_dir, server, tmp_path, monkeypatch, capsys):
+    from viddiff.clip import weights
 
     monkeypatch.setenv("VIDDIFF_TEST_KEY", SECRET)
     looked_for = []
-    monkeypatch.setattr(embedder, "locate_weights", lambda *args, real=embedder.locate_weights: looked_for.append(args) or real(*args))
+    monkeypatch.setattr(weights, "locate_weights", lambda *args, real=weights.locate_weights: looked_for.append(args) or real(*args))
     args = _run_args(synth_dir, tmp_path / "run", server, tmp_path, "--clip-model", "ViT-B-32", "--clip-pretrained", str(tmp_path / "missing.pt"))
     args[args.index("uniform")] = "viterbi"
     assert main(args) == 2
-    last = capsys.readouterr().err.strip().splitlines()[-1]  # after the progress bar
+    last = capsys.readouterr().err.strip().splitlines()[-1]
     assert last.startswith("viddiff: error: cannot load CLIP ViT-B-32 with weights") and "missing.pt" in last
     assert not (tmp_path / "run" / "records.jsonl").exists()
     assert len(looked_for) == 1, "the weights are looked for once, not per sample"
+    assert server.calls == []
 
 
 def test_resume_needs_only_the_run_directory(synth_dir, server, tmp_path, monkeypatch):
