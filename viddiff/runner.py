@@ -19,6 +19,7 @@ from viddiff.evaluation.predictions import SampleAnswers, to_benchmark_format
 from viddiff.evaluation.scoring import Selection, metrics, score_samples, write_scores
 from viddiff.lms import redact, total_cost
 from viddiff.run_log import RunLog, SampleRecord
+from viddiff.systems.base import sample_record
 from viddiff.task import Task
 
 if TYPE_CHECKING:
@@ -164,16 +165,7 @@ def _run_sample(task: Task, program: dspy.Module, sample: Sample, frame_cache: F
     except (WeightsError, *FATAL_ERRORS):
         raise
     except Exception as e:  # one failed sample must not stop the run
-        record = SampleRecord(
-            sample_key=sample.sample_key,
-            row_index=sample.row_index,
-            split=sample.split,
-            domain=sample.domain,
-            action=sample.action,
-            labels=sample.labels,
-            status="error",
-            error=error_text(e),
-        )
+        record = sample_record(sample, status="error", error=error_text(e))
     return record.model_copy(update={"seconds": round(time.perf_counter() - started, 3)})
 
 

@@ -145,13 +145,13 @@ def program_for(config: RunConfig, lms: Mapping[str, dspy.LM]) -> dspy.Module:
     note = cpu_clip_note(config)
     if note is not None:
         print(note, file=sys.stderr)
-    if uses_clip(config):  # missing weights: one line now, before any LM call
-        from viddiff.clip.weights import locate_weights
-
-        locate_weights(config.clip.model, config.clip.pretrained)
     program = system_for(config.system).build(config, lms)
     if config.program:
         from viddiff.optimize.program_file import load_compiled
 
         load_compiled(program, config.program, config)
+    if uses_clip(config):  # missing weights: one line now, before any LM call
+        from viddiff.clip.weights import locate_weights
+
+        locate_weights(config.clip.model, config.clip.pretrained)
     return program

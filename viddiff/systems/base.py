@@ -10,6 +10,8 @@ from viddiff.data.frame_cache import FrameCache
 from viddiff.data.records import Difference, Sample
 from viddiff.data.sources import read_sample_frames
 from viddiff.data.video import Frames
+from viddiff.lms import usage_cost
+from viddiff.programs.records import DifferencePrediction
 from viddiff.run_log import SampleRecord
 
 if TYPE_CHECKING:
@@ -49,6 +51,34 @@ def read_videos(sample: Sample, config: RunConfig, *, fps_table: str, cache: Fra
             sample, which, fps=config.fps, fps_table=fps_table, size=config.image_size, cache=cache, sampling=config.frame_sampling
         )
         for which in (0, 1)
+    )
+
+
+def sample_record(sample: Sample, **fields) -> SampleRecord:
+    """A record of `sample`: its identity and labels, and `fields`."""
+    return SampleRecord(
+        sample_key=sample.sample_key,
+        row_index=sample.row_index,
+        split=sample.split,
+        domain=sample.domain,
+        action=sample.action,
+        labels=sample.labels,
+        **fields,
+    )
+
+
+def answered_record(
+    sample: Sample, predictions: list[DifferencePrediction], usage: dict, videos: tuple[Frames, Frames], **fields
+) -> SampleRecord:
+    """The record of a sample the system answered: `partial` when a difference was left
+    undecided, with the cost of its LM use and the warnings of its videos (then `warnings`)."""
+    return sample_record(
+        sample,
+        status="ok" if all(p.error is None for p in predictions) else "partial",
+        predictions=predictions,
+        usage=usage,
+        cost_usd=usage_cost(usage),
+        **{**fields, "warnings": [w for frames in videos for w in frames.warnings] + list(fields.get("warnings", ()))},
     )
 
 

@@ -9,9 +9,8 @@ from typing import TYPE_CHECKING
 from viddiff.config import RunConfig
 from viddiff.data.frame_cache import FrameCache
 from viddiff.data.records import Difference, Sample
-from viddiff.lms import usage_cost
 from viddiff.run_log import SampleRecord
-from viddiff.systems.base import read_videos
+from viddiff.systems.base import answered_record, read_videos
 
 if TYPE_CHECKING:  # the program's module loads DSPy: only a system that builds or runs one needs it
     import dspy
@@ -64,17 +63,4 @@ class FramesSystem:
         if config.mode == "closed":
             task = {"differences": self.closed_differences(sample)}
         result = program(videos=videos, action_description=sample.action_description, seed=sample.seed(config.seed), **task)
-        usage = result.get_lm_usage() or {}
-        return SampleRecord(
-            sample_key=sample.sample_key,
-            row_index=sample.row_index,
-            split=sample.split,
-            domain=sample.domain,
-            action=sample.action,
-            labels=sample.labels,
-            status="ok" if all(p.error is None for p in result.predictions) else "partial",
-            predictions=result.predictions,
-            usage=usage,
-            cost_usd=usage_cost(usage),
-            warnings=[w for frames in videos for w in frames.warnings] + list(result.warnings),
-        )
+        return answered_record(sample, result.predictions, result.get_lm_usage() or {}, videos, warnings=result.warnings)

@@ -10,13 +10,12 @@ from viddiff.config import RunConfig
 from viddiff.data.frame_cache import FrameCache
 from viddiff.data.records import Difference, Sample
 from viddiff.data.video import Frames
-from viddiff.lms import usage_cost
 from viddiff.programs.records import DifferencePrediction
 from viddiff.retrieval.localization_error import localization_errors
 from viddiff.retrieval.localizer import FrameLocalizer, key_point_times
 from viddiff.retrieval.modes import LOCALIZATION_MODES
 from viddiff.run_log import SampleRecord, StageRecord
-from viddiff.systems.base import read_videos
+from viddiff.systems.base import answered_record, read_videos
 
 if TYPE_CHECKING:  # the program's modules load DSPy: only a system that builds or runs one needs them
     import dspy
@@ -93,24 +92,16 @@ class VidDiffSystem:
             **task,
         )
         predictions: list[DifferencePrediction] = result.predictions
-        usage = result.get_lm_usage() or {}
-        return SampleRecord(
-            sample_key=sample.sample_key,
-            row_index=sample.row_index,
-            split=sample.split,
-            domain=sample.domain,
-            action=sample.action,
-            labels=sample.labels,
-            status="ok" if all(p.error is None for p in predictions) else "partial",
-            predictions=predictions,
+        return answered_record(
+            sample,
+            predictions,
+            result.get_lm_usage() or {},
+            videos,
             stages=[StageRecord(name=s.name, retrieval_strings=list(s.retrieval_strings)) for s in result.stages],
             links={k: list(v) for k, v in result.links.items()},
             segments=[loc.segments for loc in result.localizations],
             localization_errors=_localization_errors(sample, videos, predictions),
             matches=matches,
-            usage=usage,
-            cost_usd=usage_cost(usage),
-            warnings=[w for frames in videos for w in frames.warnings],
         )
 
 
