@@ -10,6 +10,7 @@ from tests.lm.loopback_server import loopback_server
 from tests.lm.viddiff_roles import input_json
 from viddiff.data import read_sample_frames
 from viddiff.data.records import Difference
+from viddiff.programs.images import ImageEncoding
 from viddiff.programs.frames_baseline import (
     FramesBaseline,
     cap_frames,
@@ -80,7 +81,7 @@ def test_the_request_is_every_frame_of_a_then_b_with_their_counts_and_times(synt
     sample = synth_bench[0]
     videos = _videos(sample)
     asked = {k: d for k, d in sample.candidates.items() if sample.labels[k] in ("a", "b")}
-    program = FramesBaseline(mode="closed", image_size=64, jpeg_quality=70)
+    program = FramesBaseline(mode="closed", images=ImageEncoding(size=64, quality=70))
     with loopback_server(FakeEngine(responses=[_answer_every_key])) as server:
         result = _call(program, server, videos=videos, action_description=sample.action_description, differences=asked, seed=3)
         (request,) = server.completion_requests()
@@ -120,7 +121,7 @@ def test_above_the_cap_each_video_sends_an_even_subset_and_the_sample_is_warned(
     n_a, n_b = len(videos[0]), len(videos[1])
     cap = 7
     keep_a, keep_b = cap_frames(n_a, n_b, cap)
-    program = FramesBaseline(mode="closed", max_images=cap, image_size=64)
+    program = FramesBaseline(mode="closed", max_images=cap, images=ImageEncoding(size=64))
     with loopback_server(FakeEngine(responses=[_answer_every_key])) as server:
         result = _call(program, server, videos=videos, action_description="a squat", differences=sample.candidates)
         (request,) = server.completion_requests()

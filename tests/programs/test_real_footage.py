@@ -9,6 +9,7 @@ from tests.lm.viddiff_roles import scripted_engine
 from viddiff.data.records import Difference
 from viddiff.data.video import read_frames, sampling_fps
 from viddiff.programs import VidDiff, encode_frames
+from viddiff.programs.images import ImageEncoding
 from viddiff.clip import ClipEmbedder
 from viddiff.config import ClipConfig
 from viddiff.retrieval import FrameLocalizer
@@ -28,7 +29,7 @@ def test_closed_set_on_the_real_pair(tiny_clip_checkpoint):
         "1": Difference("1", "plant foot", "the plant foot is closer to the ball", "plant foot position", "1"),
     }
     clip = ClipEmbedder(ClipConfig(model=TINY_CLIP, pretrained=str(tiny_clip_checkpoint), device="cpu"))
-    program = VidDiff(FrameLocalizer("viterbi", embedder=clip), image_size=256)
+    program = VidDiff(FrameLocalizer("viterbi", embedder=clip), images=ImageEncoding(size=256))
     engine = scripted_engine()
     with dspy.context(lm=engine.lm(), adapter=dspy.ChatAdapter()):
         result = program(videos=videos, action_description="a soccer penalty kick", differences=differences)

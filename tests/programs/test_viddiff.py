@@ -13,6 +13,7 @@ from tests.lm.loopback_server import loopback_server
 from tests.lm.viddiff_roles import STAGE_NAMES, scripted_engine
 from viddiff.data import read_sample_frames
 from viddiff.programs import VidDiff, encode_frames
+from viddiff.programs.images import ImageEncoding
 from viddiff.programs.records import DifferencePrediction
 from viddiff.clip import ClipEmbedder
 from viddiff.config import ClipConfig
@@ -62,7 +63,7 @@ def test_closed_set_decides_every_candidate(synth_bench):
 def test_the_differencer_sees_exactly_the_localized_frames_a_then_b(synth_bench):
     sample = synth_bench[0]
     engine = scripted_engine()
-    program = VidDiff(FrameLocalizer("uniform"), image_size=96, jpeg_quality=70, num_threads=1)
+    program = VidDiff(FrameLocalizer("uniform"), images=ImageEncoding(size=96, quality=70), num_threads=1)
     inputs = _inputs(sample)
     result = _run(program, engine, differences=sample.candidates, **inputs)
     videos = inputs["videos"]
@@ -185,7 +186,7 @@ def test_the_request_carries_the_chosen_detail_mime_type_and_size(synth_bench, i
     sample = synth_bench[0]
     videos = tuple(read_sample_frames(sample, w) for w in (0, 1))  # full resolution, 160 x 120
     program = VidDiff(
-        FrameLocalizer("uniform"), image_size=image_size, image_format=image_format, image_detail=image_detail, num_threads=1
+        FrameLocalizer("uniform"), images=ImageEncoding(image_size, image_format, detail=image_detail), num_threads=1
     )
     with loopback_server(scripted_engine()) as server:
         lm = dspy.LM("openai/test-model", api_base=server.api_base, api_key="sk-test", cache=False)

@@ -13,7 +13,7 @@ import numpy as np
 
 from viddiff.data.records import Difference
 from viddiff.data.video import Frames
-from viddiff.programs.images import encode_frames
+from viddiff.programs.images import ImageEncoding
 from viddiff.programs.records import DifferencePrediction
 from viddiff.signatures.frames_baseline import DecideDifferencesFromFrames, FindDifferencesFromFrames
 
@@ -72,7 +72,7 @@ class FramesBaseline(dspy.Module):
         mode: `closed` (decide the given differences) or `open` (list at most N_diff).
         max_images: most images in one call (the published code refused more than 150).
         lm: the LM of the `baseline` role; None uses the globally configured LM.
-        image_size, image_format, jpeg_quality, image_detail: how frames are encoded (see `encode_frames`).
+        images: how frames are encoded for the VLM.
 
     Example:
         >>> program = FramesBaseline(mode="closed", lm=lm)
@@ -87,10 +87,7 @@ class FramesBaseline(dspy.Module):
         mode: str = "closed",
         max_images: int = MAX_IMAGES,
         lm: dspy.LM | None = None,
-        image_size: int | None = 512,
-        image_format: str = "jpeg",
-        jpeg_quality: int = 85,
-        image_detail: str = "auto",
+        images: ImageEncoding = ImageEncoding(),
     ):
         super().__init__()
         if max_images < 2:
@@ -99,10 +96,7 @@ class FramesBaseline(dspy.Module):
         self.mode = mode
         self.max_images = max_images
         self.lm = lm
-        self.image_size = image_size
-        self.image_format = image_format
-        self.jpeg_quality = jpeg_quality
-        self.image_detail = image_detail
+        self.images = images
 
     def forward(
         self,
@@ -140,9 +134,7 @@ class FramesBaseline(dspy.Module):
         return dspy.Prediction(predictions=predictions, frames=chosen, warnings=warnings, stages=[], links={}, localizations=())
 
     def _encode(self, frames: Frames, indices: Sequence[int]) -> list[dspy.Image]:
-        return encode_frames(
-            frames.images, indices, size=self.image_size, quality=self.jpeg_quality, format=self.image_format, detail=self.image_detail
-        )
+        return self.images.encode(frames.images, indices)
 
     def _config(self, seed: int) -> dict:
         """A rollout id mixing the LM's own rollout id with the sample's seed (as VidDiff's calls),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import io
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any, Literal
 
 import dspy
@@ -31,6 +32,25 @@ class DetailedImage(dspy.Image):
 
     def format(self) -> list[dict[str, Any]]:
         return [{"type": "image_url", "image_url": {"url": self.url, "detail": self.detail}}]
+
+
+@dataclass(frozen=True)
+class ImageEncoding:
+    """How frames are encoded for the VLM (see `encode_frames`): the config's `image_size`,
+    `image_format`, `jpeg_quality` and `image_detail`."""
+
+    size: int | None = 512
+    format: str = "jpeg"
+    quality: int = 85
+    detail: str = "auto"
+
+    @classmethod
+    def of(cls, config) -> ImageEncoding:
+        """The encoding a RunConfig asks for."""
+        return cls(config.image_size, config.image_format, config.jpeg_quality, config.image_detail)
+
+    def encode(self, images: np.ndarray, indices: Sequence[int]) -> list[dspy.Image]:
+        return encode_frames(images, indices, size=self.size, quality=self.quality, format=self.format, detail=self.detail)
 
 
 def encode_frames(

@@ -14,7 +14,7 @@ from viddiff.data.records import Difference
 from viddiff.data.video import Frames
 from viddiff.errors import error_text
 from viddiff.programs.differencer import FrameDifferencer
-from viddiff.programs.images import encode_frames
+from viddiff.programs.images import ImageEncoding
 from viddiff.programs.linker import DifferenceLinker
 from viddiff.programs.planner import StagePlanner
 from viddiff.programs.proposer import DifferenceProposer
@@ -41,8 +41,7 @@ class VidDiff(dspy.Module):
         chain_of_thought: the differencer reasons step by step first (dspy.ChainOfThought).
         frames: frames per video for every difference: 'auto' (each difference's own
             `num_frames`), '1' or '3'.
-        image_size, image_format, jpeg_quality, image_detail: how frames are encoded for
-            the VLM (see `encode_frames`); image_size None keeps them as decoded.
+        images: how frames are encoded for the VLM (size None keeps them as decoded).
         num_threads: differencer calls run concurrently.
 
     Example:
@@ -59,10 +58,7 @@ class VidDiff(dspy.Module):
         three_way: bool = False,
         chain_of_thought: bool = False,
         frames: str = "auto",
-        image_size: int | None = 512,
-        image_format: str = "jpeg",
-        jpeg_quality: int = 85,
-        image_detail: str = "auto",
+        images: ImageEncoding = ImageEncoding(),
         num_threads: int = 8,
     ):
         super().__init__()
@@ -75,10 +71,7 @@ class VidDiff(dspy.Module):
         self.frames = frames
         self.localizer = localizer
         self.lms = dict(lms or {})
-        self.image_size = image_size
-        self.image_format = image_format
-        self.jpeg_quality = jpeg_quality
-        self.image_detail = image_detail
+        self.images = images
         self.num_threads = num_threads
 
     def forward(
@@ -130,17 +123,7 @@ class VidDiff(dspy.Module):
             chosen = [placed[w].frames.get(key) for w in (0, 1)]
             if any(key in placed[w].unserved or not chosen[w] for w in (0, 1)):
                 return None  # unserved: the mode cannot place it (oracle: no annotated key point)
-            images = [
-                encode_frames(
-                    videos[w].images,
-                    chosen[w],
-                    size=self.image_size,
-                    quality=self.jpeg_quality,
-                    format=self.image_format,
-                    detail=self.image_detail,
-                )
-                for w in (0, 1)
-            ]
+            images = [self.images.encode(videos[w].images, chosen[w]) for w in (0, 1)]
             with self._role("differencer"):
                 return self.differencer(
                     action_description,

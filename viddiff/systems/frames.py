@@ -38,15 +38,13 @@ class FramesSystem:
 
     def build(self, config: RunConfig, lms: Mapping[str, dspy.LM]) -> FramesBaseline:
         from viddiff.programs.frames_baseline import FramesBaseline
+        from viddiff.programs.images import ImageEncoding
 
         return FramesBaseline(
             mode=config.mode,
             max_images=config.max_images,
             lm=lms.get("baseline"),
-            image_size=config.image_size,
-            image_format=config.image_format,
-            jpeg_quality=config.jpeg_quality,
-            image_detail=config.image_detail,
+            images=ImageEncoding.of(config),
         )
 
     def run_sample(

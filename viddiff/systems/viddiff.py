@@ -46,6 +46,7 @@ class VidDiffSystem:
         return sample.candidates
 
     def build(self, config: RunConfig, lms: Mapping[str, dspy.LM]) -> VidDiff:
+        from viddiff.programs.images import ImageEncoding
         from viddiff.programs.viddiff import VidDiff
 
         embedder = None
@@ -59,10 +60,7 @@ class VidDiffSystem:
             three_way=config.three_way,
             chain_of_thought=config.chain_of_thought,
             frames=config.frames,
-            image_size=config.image_size,
-            image_format=config.image_format,
-            jpeg_quality=config.jpeg_quality,
-            image_detail=config.image_detail,
+            images=ImageEncoding.of(config),
             num_threads=config.difference_threads,
         )
 
