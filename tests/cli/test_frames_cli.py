@@ -6,6 +6,7 @@ import re
 
 import pytest
 
+from tests.cli.test_run_cli import _records, _rows
 from tests.lm.fake_engine import FakeEngine, provider_error
 from tests.lm.loopback_server import loopback_server
 from tests.lm.viddiff_roles import input_json, match_in_order, scripted_engine
@@ -48,14 +49,6 @@ def _run_args(synth_dir, out, server, tmp_path, *extra):
         "--lm", "openai/test-model", "--api-base", server.api_base, "--api-key-env", "VIDDIFF_TEST_KEY",
         "--cache-dir", str(tmp_path / "cache"), *extra,
     ]
-
-
-def _records(out):
-    return [json.loads(line) for line in (out / "records.jsonl").read_text().splitlines()]
-
-
-def _rows(synth_dir):
-    return [json.loads(line) for line in (synth_dir / "dataset.jsonl").read_text().splitlines()]
 
 
 def _labels(row):
