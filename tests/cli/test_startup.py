@@ -91,10 +91,5 @@ def test_report_without_frames_loads_no_heavy_module(runs, tmp_path):
     assert heavy_modules_loaded("report", str(runs[0]), "--samples", "0", "--out", str(tmp_path)) == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="compare builds the default program for its prompts (DSPy), and so a ClipEmbedder, whose "
-    "module viddiff/clip/embedder.py imports torch at the top",
-)
 def test_compare_loads_no_torch(runs):
     assert "torch" not in heavy_modules_loaded("compare", *map(str, runs))

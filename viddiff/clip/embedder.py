@@ -7,25 +7,31 @@ normalise) on the model's device instead of image by image through PIL.
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections.abc import Sequence
 from pathlib import Path
 
+from typing import TYPE_CHECKING
+
 import numpy as np
-import torch
-import torch.nn.functional as F
 
 from viddiff.clip.cache import EmbeddingCache
 from viddiff.clip.progress import embedding_progress
 from viddiff.clip.weights import WeightsError, describe, ignores_pretrained, locate_weights, quiet_loading
-from viddiff.config import RESIZE_MODES, ClipConfig
+from viddiff.config import LOCAL_DIR, RESIZE_MODES, ClipConfig
 from viddiff.errors import ViddiffError
+
+if TYPE_CHECKING:  # torch is imported where frames are embedded, so building a program does not load it
+    import torch
 
 __all__ = ["ClipEmbedder", "WeightsError", "clip_identity", "create_clip", "preprocess_frames", "resolve_device", "resolve_precision"]
 
 
 def resolve_device(config: ClipConfig) -> torch.device:
     """The configured device, or CUDA when available."""
+    import torch
+
     return torch.device(config.device or ("cuda" if torch.cuda.is_available() else "cpu"))
 
 
@@ -64,11 +70,15 @@ class ClipEmbedder:
             raise ViddiffError(f"batch_size must be at least 1, got {config.batch_size}")
         self.config = config
         self.cache = cache
-        self.model_id = clip_identity(config)
         self._model = None
         self._tokenizer = None
         self._load_error: WeightsError | None = None
         self._load_lock = threading.Lock()
+
+    @functools.cached_property
+    def model_id(self) -> str:
+        """The embeddings' cache key (`clip_identity`); found on first use, as it may load torch."""
+        return clip_identity(self.config)
 
     def embed_frames(self, images: np.ndarray) -> np.ndarray:
         """Embeddings of RGB frames, T x D float32, each row of unit length."""
@@ -120,22 +130,26 @@ class ClipEmbedder:
                     raise
         return self._model, self._tokenizer
 
-    @torch.inference_mode()
     def _encode_images(self, images: np.ndarray) -> np.ndarray:
-        model, _ = self.load()
-        batch = preprocess_frames(
-            torch.from_numpy(images).to(resolve_device(self.config)),
-            model.visual.preprocess_cfg,
-            self.config.resize_mode,
-        )
-        features = model.encode_image(batch.to(next(model.parameters()).dtype), normalize=False)
-        return _unit_rows(features)
+        import torch
 
-    @torch.inference_mode()
+        model, _ = self.load()
+        with torch.inference_mode():
+            batch = preprocess_frames(
+                torch.from_numpy(images).to(resolve_device(self.config)),
+                model.visual.preprocess_cfg,
+                self.config.resize_mode,
+            )
+            features = model.encode_image(batch.to(next(model.parameters()).dtype), normalize=False)
+            return _unit_rows(features)
+
     def _encode_texts(self, texts: list[str]) -> np.ndarray:
+        import torch
+
         model, tokenizer = self.load()
-        tokens = tokenizer(texts).to(resolve_device(self.config))
-        return _unit_rows(model.encode_text(tokens, normalize=False))
+        with torch.inference_mode():
+            tokens = tokenizer(texts).to(resolve_device(self.config))
+            return _unit_rows(model.encode_text(tokens, normalize=False))
 
 
 def create_clip(config: ClipConfig):
@@ -178,6 +192,9 @@ def preprocess_frames(images: torch.Tensor, preprocess_cfg: dict, resize_mode: s
     `longest` scales the longer side to S and pads the rest with black (letterbox);
     `shortest` scales the shorter side to S and centre-crops.
     """
+    import torch
+    import torch.nn.functional as F
+
     size = preprocess_cfg["size"]
     height_out, width_out = (size, size) if isinstance(size, int) else size
     x = images.permute(0, 3, 1, 2).float() / 255.0
@@ -198,12 +215,14 @@ def preprocess_frames(images: torch.Tensor, preprocess_cfg: dict, resize_mode: s
 
 
 def _unit_rows(features: torch.Tensor) -> np.ndarray:
+    import torch.nn.functional as F
+
     return F.normalize(features.float(), dim=-1).cpu().numpy()
 
 
 def _local_path(value: str | None) -> Path | None:
     if value is None:
         return None
-    if value.startswith("local-dir:"):
-        return Path(value[len("local-dir:") :])
+    if value.startswith(LOCAL_DIR):
+        return Path(value[len(LOCAL_DIR) :])
     return Path(value) if ("/" in value or value.endswith((".pt", ".bin", ".safetensors"))) else None
