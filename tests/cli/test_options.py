@@ -187,7 +187,19 @@ def test_a_model_string_without_a_known_provider_stops_the_run_with_one_line(tmp
     assert not (tmp_path / "run").exists()
 
 
-def test_on_cpu_the_clip_default_is_vit_b_32_recorded_in_the_config_and_noted_when_the_program_is_built(monkeypatch, capsys):
+@pytest.fixture
+def weights_looked_for(monkeypatch):
+    """The (model, pretrained) pairs whose weights `program_for` looked for (none are on disk here)."""
+    import viddiff.clip.weights
+
+    looked_for = []
+    monkeypatch.setattr(viddiff.clip.weights, "locate_weights", lambda model, pretrained: looked_for.append((model, pretrained)))
+    return looked_for
+
+
+def test_on_cpu_the_clip_default_is_vit_b_32_recorded_in_the_config_and_noted_when_the_program_is_built(
+    monkeypatch, capsys, weights_looked_for
+):
     monkeypatch.setattr(viddiff.config, "cuda_available", lambda: False)
     config = _config()
     assert (config.clip.model, config.clip.pretrained) == ("ViT-B-32", "laion2b_s34b_b79k")
@@ -195,6 +207,7 @@ def test_on_cpu_the_clip_default_is_vit_b_32_recorded_in_the_config_and_noted_wh
     assert capsys.readouterr().err == ""  # an error found before the work starts stays one line
     program_for(config, {})
     assert capsys.readouterr().err == CPU_NOTE + "\n"
+    assert weights_looked_for == [("ViT-B-32", "laion2b_s34b_b79k")]
     # CUDA present but CLIP put on the CPU: the same.
     monkeypatch.setattr(viddiff.config, "cuda_available", lambda: True)
     config = _config("--clip-device", "cpu")
@@ -203,7 +216,7 @@ def test_on_cpu_the_clip_default_is_vit_b_32_recorded_in_the_config_and_noted_wh
     assert capsys.readouterr().err == CPU_NOTE + "\n"
 
 
-def test_the_paper_model_on_cuda_and_whenever_chosen(monkeypatch, tmp_path, capsys):
+def test_the_paper_model_on_cuda_and_whenever_chosen(monkeypatch, tmp_path, capsys, weights_looked_for):
     assert (_config().clip.model, _config("--clip-device", "cuda:0").clip.model) == ("ViT-bigG-14", "ViT-bigG-14")
     monkeypatch.setattr(viddiff.config, "cuda_available", lambda: False)
     assert _config("--preset", "paper").clip.model == "ViT-bigG-14"
@@ -219,3 +232,4 @@ def test_the_paper_model_on_cuda_and_whenever_chosen(monkeypatch, tmp_path, caps
     program_for(uniform, {})
     program_for(_config("--preset", "paper"), {})
     assert capsys.readouterr().err == ""
+    assert weights_looked_for == [("ViT-bigG-14", "laion2b_s39b_b160k")]  # the uniform run embeds nothing
