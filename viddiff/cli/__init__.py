@@ -26,7 +26,7 @@ class Command(NamedTuple):
 
 COMMANDS = {
     "diff": Command("viddiff.cli.diff", "compare two videos of the same action"),
-    "run": Command("viddiff.cli.run", "run VidDiff on benchmark samples, writing a resumable run directory"),
+    "run": Command("viddiff.cli.run", "run VidDiff (or a baseline system) on benchmark samples, writing a resumable run directory"),
     "eval": Command(
         "viddiff.cli.eval",
         "score predictions in the benchmark's format (closed accuracy or open recall@N_diff), or rescore a run",
