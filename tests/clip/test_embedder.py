@@ -207,3 +207,12 @@ def test_bad_inputs(config):
         embedder.embed_texts([])
     with pytest.raises(ViddiffError, match="resize_mode"):
         ClipEmbedder(ClipConfig(resize_mode="stretch"))
+
+
+def test_a_built_model_is_used_as_given(config, monkeypatch):
+    expected = ClipEmbedder(config).embed_frames(_frames(3))
+    built = create_clip(config)
+    monkeypatch.setattr(embedder_module, "create_clip", lambda config: pytest.fail("a built model is not built again"))
+    embedder = ClipEmbedder(config, built=built)
+    assert embedder.load() == built
+    np.testing.assert_allclose(embedder.embed_frames(_frames(3)), expected, atol=1e-6)

@@ -63,15 +63,16 @@ class ClipEmbedder:
         >>> string_embeddings = embedder.embed_texts(["A photo of a person standing"])
     """
 
-    def __init__(self, config: ClipConfig, cache: EmbeddingCache | None = None):
+    def __init__(self, config: ClipConfig, cache: EmbeddingCache | None = None, *, built=None):
+        """`built`: a model and tokenizer already built (benches time a random-weight bigG
+        without writing its weights to disk); None builds them from `config` on first use."""
         if config.resize_mode not in RESIZE_MODES:
             raise ViddiffError(f"resize_mode must be one of {', '.join(RESIZE_MODES)}, got {config.resize_mode!r}")
         if config.batch_size < 1:
             raise ViddiffError(f"batch_size must be at least 1, got {config.batch_size}")
         self.config = config
         self.cache = cache
-        self._model = None
-        self._tokenizer = None
+        self._model, self._tokenizer = built or (None, None)
         self._load_error: WeightsError | None = None
         self._load_lock = threading.Lock()
 
