@@ -57,3 +57,5 @@ def test_redact_replaces_secrets_everywhere():
     record = {"error": "bad key sk-abc123 given", "nested": [{"x": "sk-abc123"}, 3], "n": 1.5}
     assert redact(record, ["sk-abc123"]) == {"error": "bad key [redacted] given", "nested": [{"x": "[redacted]"}, 3], "n": 1.5}
     assert redact("text", [LOCAL_SERVER_KEY, ""]) == "text"
+    # A placeholder key for a local server is no secret: messages keep their letters.
+    assert redact("FileNotFoundError: text", ["x", "EMPTY", "ollama"]) == "FileNotFoundError: text"

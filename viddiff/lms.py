@@ -92,6 +92,9 @@ def server_rollout_id(api_base: str) -> int:
 
 
 REDACTED = "[redacted]"
+MIN_SECRET_LENGTH = 8
+"""Shorter values (`x`, `EMPTY`, `ollama`: placeholders for local servers) are no keys, and
+replacing them would mangle every message that contains those letters."""
 
 
 def configured_secrets(environ: Mapping[str, str], extra_variables: Iterable[str | None] = ()) -> list[str]:
@@ -101,8 +104,9 @@ def configured_secrets(environ: Mapping[str, str], extra_variables: Iterable[str
 
 
 def redact(value: Any, secrets: Sequence[str]) -> Any:
-    """`value` (nested dicts, lists, strings) with every secret replaced by `[redacted]`."""
-    secrets = [s for s in secrets if s and s != LOCAL_SERVER_KEY]
+    """`value` (nested dicts, lists, strings) with every secret (of MIN_SECRET_LENGTH or more
+    characters) replaced by `[redacted]`."""
+    secrets = [s for s in secrets if len(s) >= MIN_SECRET_LENGTH and s != LOCAL_SERVER_KEY]
     if not secrets:
         return value
     if isinstance(value, str):

@@ -1,6 +1,7 @@
 import json
 import os
 import shutil
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
@@ -216,3 +217,19 @@ def test_a_built_model_is_used_as_given(config, monkeypatch):
     embedder = ClipEmbedder(config, built=built)
     assert embedder.load() == built
     np.testing.assert_allclose(embedder.embed_frames(_frames(3)), expected, atol=1e-6)
+
+
+def test_threads_storing_the_same_strings_at_once_all_succeed(tmp_path):
+    cache = EmbeddingCache(tmp_path / "cache")
+    embedding = np.arange(32, dtype=np.float32)
+
+    def store(i):
+        for text in ("standing", "squatting", "jumping"):
+            cache.put_text("model", text, embedding + i % 2)
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        assert [f.exception() for f in [pool.submit(store, i) for i in range(64)]] == [None] * 64
+    found = cache.get_texts("model", ["standing", "squatting", "jumping"])
+    assert sorted(found) == ["jumping", "squatting", "standing"]
+    assert all(np.array_equal(v, embedding) or np.array_equal(v, embedding + 1) for v in found.values())
+    assert not list((tmp_path / "cache").rglob("*.tmp"))

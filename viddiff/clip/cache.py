@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import uuid
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -70,7 +71,7 @@ def _load(path: Path) -> np.ndarray | None:
 
 def _store(path: Path, array: np.ndarray) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_suffix(f".{os.getpid()}.tmp")
+    temporary = path.with_name(f"{path.stem}.{uuid.uuid4().hex}.tmp")  # unique: threads store the same key at once
     with open(temporary, "wb") as f:
         np.save(f, np.ascontiguousarray(array, dtype=np.float32), allow_pickle=False)
     os.replace(temporary, path)
