@@ -1,4 +1,5 @@
-"""LM calls, images and wall time per sample of `viddiff run` on the synthetic benchmark.
+"""LM calls, images, tokens and wall time per sample of `viddiff run` on the synthetic benchmark,
+for VidDiff (each localization mode) and the frames baseline, beside the published protocol's calls.
 
 Run from the repository root: .venv/bin/python bench/bench_program.py [--pairs 12]
 
@@ -23,10 +24,13 @@ sys.path.insert(0, str(REPO))
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "true")
 
 from tests.lm.loopback_server import loopback_server  # noqa: E402
+from tests.cli.test_frames_cli import frames_engine  # noqa: E402
 from tests.lm.viddiff_roles import scripted_engine  # noqa: E402
 from viddiff.cli import main  # noqa: E402
 from viddiff.data.synth import generate_benchmark  # noqa: E402
 
+SCORING_FIELDS = {"matches", "opposite_keys"}
+"""Output fields of the open-set scorer's matcher calls."""
 TINY_CONFIG = {
     "embed_dim": 32,
     "vision_cfg": {"image_size": 32, "layers": 2, "width": 64, "patch_size": 8, "head_width": 32},
@@ -57,25 +61,36 @@ def main_bench() -> None:
     generate_benchmark(work / "synth", args.pairs, seed=0, progress=False)
     checkpoint = tiny_clip_checkpoint(work)
     print(f"{args.pairs} synthetic pairs, LM = loopback server (no latency), CLIP = tiny random weights on CPU")
-    print(f"{'mode':<8} {'localization':<12} {'calls/sample':>12} {'images/sample':>13} {'images/call':>11} {'seconds':>8} {'s/sample':>8}")
-    for mode in ("closed", "open"):
-        for localization in ("viterbi", "uniform", "random"):
-            out = work / f"run-{mode}-{localization}"
-            with loopback_server(scripted_engine(choice="hash")) as server:
-                started = time.perf_counter()
-                main([
-                    "run", str(work / "synth"), "--out", str(out), "--mode", mode, "--localization", localization,
-                    "--lm", "openai/bench-model", "--api-base", server.api_base, "--cache-dir", str(work / "cache"),
-                    "--clip-model", "viddiff-bench-tiny", "--clip-pretrained", str(checkpoint), "--clip-device", "cpu",
-                ])
-                seconds = time.perf_counter() - started
-                requests = server.completion_requests()
-            images = sum(len(r.image_urls) for r in requests)
-            image_calls = sum(1 for r in requests if r.image_urls)
-            print(
-                f"{mode:<8} {localization:<12} {len(requests) / args.pairs:>12.2f} {images / args.pairs:>13.2f} "
-                f"{images / max(image_calls, 1):>11.2f} {seconds:>8.1f} {seconds / args.pairs:>8.2f}"
-            )
+    print("calls/sample: the system's own LM calls (not the open-set scorer's); published: the published")
+    print("protocol's 3 + 1 per decided difference for the same samples; tokens: as the loopback server counts them")
+    print(
+        f"{'system':<8} {'mode':<8} {'localization':<12} {'calls/sample':>12} {'published':>9} {'images/sample':>13} "
+        f"{'images/call':>11} {'tokens/sample':>13} {'seconds':>8} {'s/sample':>8}"
+    )
+    runs = [("viddiff", mode, localization) for mode in ("closed", "open") for localization in ("viterbi", "uniform", "random")]
+    runs += [("frames", mode, "-") for mode in ("closed", "open")]
+    for system, mode, localization in runs:
+        out = work / f"run-{system}-{mode}-{localization}"
+        with loopback_server(scripted_engine(choice="hash") if system == "viddiff" else frames_engine()) as server:
+            started = time.perf_counter()
+            main([
+                "run", str(work / "synth"), "--out", str(out), "--mode", mode, "--system", system,
+                *(["--localization", localization] if system == "viddiff" else []),
+                "--lm", "openai/bench-model", "--api-base", server.api_base, "--cache-dir", str(work / "cache"),
+                "--clip-model", "viddiff-bench-tiny", "--clip-pretrained", str(checkpoint), "--clip-device", "cpu",
+            ])
+            seconds = time.perf_counter() - started
+            calls = [c for c in server.calls if not SCORING_FIELDS & set(c.output_fields)]
+        records = [json.loads(line) for line in (out / "records.jsonl").read_text().splitlines()]
+        published = f"{3 + sum(len(r['predictions']) for r in records) / args.pairs:.2f}" if system == "viddiff" else "-"
+        tokens = sum(int(u.get("total_tokens") or 0) for r in records for u in r["usage"].values())
+        images = sum(len(c.image_urls) for c in calls)
+        image_calls = sum(1 for c in calls if c.image_urls)
+        print(
+            f"{system:<8} {mode:<8} {localization:<12} {len(calls) / args.pairs:>12.2f} {published:>9} "
+            f"{images / args.pairs:>13.2f} {images / max(image_calls, 1):>11.2f} {tokens / args.pairs:>13.0f} "
+            f"{seconds:>8.1f} {seconds / args.pairs:>8.2f}"
+        )
 
 
 if __name__ == "__main__":
