@@ -7,8 +7,9 @@ time and the median peak RSS of that child (its own rusage, from os.wait4):
 
 - `viddiff --version`, `viddiff --help` and `viddiff <command> --help` for data, eval, report
   and compare: the parser alone;
-- `viddiff data DIR` (its summary) and `viddiff eval PREDICTIONS --mode closed` on a two-pair
-  synthetic benchmark written once into a temporary folder: whole commands that call no LM;
+- `viddiff data DIR` (its summary), `viddiff eval PREDICTIONS --mode closed`, `viddiff compare`
+  of two scored runs and `viddiff report RUN --samples 0` on a two-pair synthetic benchmark
+  written once into a temporary folder: whole commands that call no LM;
 - `python -c "import torch"` and `python -c "import dspy"`, for reference.
 
 The last column is each time over the `import dspy` time. Target: every viddiff line under 1 s,
@@ -51,8 +52,11 @@ def median_of(argv: list[str], repeats: int) -> tuple[float, float]:
 
 
 def write_synthetic(folder: Path) -> None:
-    """A two-pair synthetic benchmark in `folder`/synth and predictions of "a" for each of its
-    labelled differences in `folder`/predictions.json."""
+    """A two-pair synthetic benchmark in `folder`/synth, predictions of "a" for each of its
+    labelled differences in `folder`/predictions.json, and two scored runs of them (all "a",
+    all "b") in `folder`/run-a and `folder`/run-b."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from tests.evaluation.scored_runs import write_run
     from viddiff.data.benchmark import load_benchmark
     from viddiff.data.synth import generate_benchmark
 
@@ -61,6 +65,10 @@ def write_synthetic(folder: Path) -> None:
     for sample in bench:
         rows[sample.row_index] = {key: "a" for key in sample.labels}
     (folder / "predictions.json").write_text(json.dumps(rows))
+    labels = {s.sample_key: s.labels for s in bench}
+    groups = {s.sample_key: (s.split, s.action) for s in bench}
+    for answer in "ab":
+        write_run(folder / f"run-{answer}", labels, {k: {d: answer for d in v} for k, v in labels.items()}, groups=groups)
 
 
 def main() -> None:
@@ -81,6 +89,9 @@ def main() -> None:
         commands["viddiff eval PREDICTIONS --mode closed"] = [
             VIDDIFF, "eval", predictions, "--dataset", synth, "--mode", "closed", "--out", eval_out,
         ]
+        run_a, run_b = str(Path(tmp) / "run-a"), str(Path(tmp) / "run-b")
+        commands["viddiff compare RUN_A RUN_B"] = [VIDDIFF, "compare", run_a, run_b]
+        commands["viddiff report RUN --samples 0"] = [VIDDIFF, "report", run_a, "--samples", "0"]
         commands.update({f"python -c 'import {m}'": [sys.executable, "-c", f"import {m}"] for m in ("torch", "dspy")})
         results = {name: median_of(argv, args.repeats) for name, argv in commands.items()}
     dspy_seconds = results["python -c 'import dspy'"][0]
