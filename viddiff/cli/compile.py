@@ -50,6 +50,10 @@ def add_parser(commands) -> None:
     parser.add_argument("--max-demos", type=int, default=1, help="fewshot: bootstrapped demos per predictor (default: 1)")
     parser.add_argument("--candidates", type=int, default=3, help="instructions: candidates per predictor (default: 3)")
     parser.add_argument("--trials", type=int, default=6, help="instructions: combinations tried (default: 6)")
+    parser.add_argument(
+        "--max-metric-calls", type=int, default=60,
+        help="gepa (closed set): program runs on samples it may spend, reflection included (default: 60)",
+    )
     parser.add_argument("--video-root", help="folder the video paths are relative to")
     add_program_options(parser)
     parser.set_defaults(run=run)
@@ -71,6 +75,7 @@ def run(args: argparse.Namespace) -> int:
         max_demos=args.max_demos,
         candidates=args.candidates,
         trials=args.trials,
+        max_metric_calls=args.max_metric_calls,
         seed=config.seed,
         held_out_fraction=None if args.held_out_size else args.held_out_fraction or 0.2,
         held_out_size=args.held_out_size,

@@ -4,7 +4,11 @@ Optimizers:
 - `instructions`: MIPROv2 with zero demos (instructions only, suited to image-heavy prompts),
   its data- and few-shot-aware proposers off so no image is pasted into a text prompt;
 - `fewshot`: BootstrapFewShot with at most `max_demos` bootstrapped demos per predictor (each
-  differencer demo repeats its frames in every later call, so keep it at 0-1).
+  differencer demo repeats its frames in every later call, so keep it at 0-1);
+- `gepa` (closed set): GEPA, whose reflection LM reads per-difference feedback (statement, true
+  label, answer, rationale, frame times; `optimize.feedback`) beside the frames, as images, and
+  rewrites the instructions, within `max_metric_calls`. GEPA's own proposer is used: a custom
+  one receives list inputs such as the frames as text (base64 in the prompt).
 Only the chosen stages are optimized; the others are frozen (DSPy skips `_compiled` modules).
 Interrupted (Ctrl-C), both keep what they learned so far: MIPROv2 the best candidate that beat
 the default prompts on the validation part, BootstrapFewShot the demos bootstrapped.
@@ -24,6 +28,7 @@ from viddiff.data.frame_cache import FrameCache
 from viddiff.errors import ViddiffError, error_text
 from viddiff.optimize.closed_metric import closed_metric
 from viddiff.optimize.examples import sample_examples
+from viddiff.optimize.feedback import closed_feedback_metric
 from viddiff.optimize.held_out import HeldOutSlice, select_held_out
 from viddiff.optimize.open_metric import OpenRecallMetric
 from viddiff.optimize.program_file import save_compiled
@@ -34,7 +39,7 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-OPTIMIZERS = ("instructions", "fewshot")
+OPTIMIZERS = ("instructions", "fewshot", "gepa")
 STAGES = {"proposer": ("proposer",), "planner": ("planner", "linker"), "differencer": ("differencer", "baseline")}
 """Stages a user can choose to optimize, and the program's modules each one covers (`differencer`
 also covers the frames system's one call, `baseline`, which decides the differences)."""
@@ -47,6 +52,8 @@ class CompileSettings:
     """MIPROv2: instruction candidates per predictor."""
     trials: int = 6
     """MIPROv2: candidate combinations evaluated on the validation part."""
+    max_metric_calls: int = 60
+    """GEPA: program runs on samples (each one metric call) it may spend in all."""
     seed: int = 0
     max_errors: int = 1000
     """Failed program calls (a malformed LM reply, a provider error) tolerated while compiling;
@@ -63,8 +70,8 @@ class CompileSettings:
         unknown = sorted(set(self.stages) - set(STAGES))
         if unknown or not self.stages:
             raise ViddiffError(f"stages to optimize must be among {', '.join(STAGES)}, got {', '.join(self.stages) or 'none'}")
-        if self.max_demos < 0 or self.candidates < 1 or self.trials < 1:
-            raise ViddiffError("max_demos must be >= 0, candidates and trials >= 1")
+        if self.max_demos < 0 or self.candidates < 1 or self.trials < 1 or self.max_metric_calls < 1:
+            raise ViddiffError("max_demos must be >= 0, candidates, trials and max_metric_calls >= 1")
         return self
 
 
@@ -126,6 +133,11 @@ def compile_program(
                 data_aware_proposer=False,
                 fewshot_aware_proposer=False,
             )
+        elif settings.optimizer == "gepa":
+            optimizer = dspy.GEPA(
+                metric=metric, max_metric_calls=settings.max_metric_calls, reflection_lm=prompt_lm, num_threads=2, seed=settings.seed
+            )
+            compiled = optimizer.compile(program, trainset=list(trainset), valset=list(valset))
         else:
             optimizer = InterruptibleBootstrapFewShot(
                 metric=metric, max_bootstrapped_demos=settings.max_demos, max_labeled_demos=0, max_errors=settings.max_errors
@@ -274,6 +286,8 @@ def compile_task(task: Task, settings: CompileSettings, api_keys: Mapping[str, s
     if not any(_has(program, module) for stage in settings.stages for module in STAGES[stage]):
         raise ViddiffError(f"the {config.system} system has no {' or '.join(settings.stages)} stage to optimize; choose another with --stages")
     metric = closed_metric if config.mode == "closed" else OpenRecallMetric(lms["matcher"])
+    if settings.optimizer == "gepa" and config.mode != "closed":
+        raise ViddiffError("--optimizer gepa compiles closed-set programs so far; use instructions or fewshot for --mode open")
     scored_parts = [part for part in ("validation", "test") if parts[part]]
     metric_name = "accuracy" if config.mode == "closed" else "recall"
 
@@ -286,7 +300,8 @@ def compile_task(task: Task, settings: CompileSettings, api_keys: Mapping[str, s
         before = {part: validation_score(program, parts[part], metric) for part in scored_parts}
         try:
             compiled = compile_program(
-                program, settings, trainset=parts["train"], valset=parts["validation"], metric=metric,
+                program, settings, trainset=parts["train"], valset=parts["validation"],
+                metric=closed_feedback_metric if settings.optimizer == "gepa" else metric,
                 prompt_lm=lms.get("proposer") or lms.get("differencer") or lms.get("baseline"),
                 task_lm=lms.get("differencer") or lms.get("baseline"),
             )
