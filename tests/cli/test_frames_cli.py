@@ -231,4 +231,6 @@ def test_the_report_names_the_model_the_frames_system_called(synth_dir, tmp_path
     assert main(["report", str(out)]) == 0
     markdown = (out / "report.md").read_text()
     assert "| **this run (openai/baseline-model)** |" in markdown  # not the other roles' unused model
+    assert "baseline: openai/baseline-model</dd>" in (out / "report.html").read_text()
+    assert "differencer: " not in (out / "report.html").read_text()
     assert "| GPT-4o (published) | 58.3 | 53.2 | 48.9 | 53.5 |" in markdown

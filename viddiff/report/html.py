@@ -15,6 +15,7 @@ from viddiff.report.samples import SampleView
 from viddiff.report.tables import (
     Table,
     average_note,
+    called_lms,
     difference_error_table,
     difference_table,
     group_table,
@@ -123,7 +124,7 @@ def _facts(run: ScoredRun) -> str:
         ("run", str(run.path)),
         ("benchmark", f"{config.get('source', '?')}; splits: {', '.join(config.get('split') or ()) or 'all'}"),
         ("mode / metric", f"{metrics['mode']} set / {metric_title(run)}"),
-        ("models", "; ".join(f"{role}: {lm.get('model', '?')}" for role, lm in (config.get("lms") or {}).items())),
+        ("models", "; ".join(f"{role}: {lm.get('model', '?')}" for role, lm in called_lms(run).items())),
         ("system / localization", f"{run.manifest.system} / {config.get('localization', '?')}"),
         ("git commit", f"{git.get('commit') or 'unknown'}{' (dirty)' if git.get('dirty') else ''}"),
         ("date", str(run.manifest.provenance.get("started", "unknown"))),

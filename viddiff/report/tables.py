@@ -85,10 +85,15 @@ def published_note(run: ScoredRun) -> str:
 def run_label(run: ScoredRun) -> str:
     """'this run (<models>)': the distinct models of the LM roles the run's system called (every
     configured role when the manifest names no system this viddiff knows)."""
-    called = _called_roles(run)
-    lms = run.config.get("lms", {})
-    models = dict.fromkeys(lm.get("model", "?") for role, lm in lms.items() if called is None or role in called)
+    models = dict.fromkeys(lm.get("model", "?") for lm in called_lms(run).values())
     return f"this run ({', '.join(models)})" if models else "this run"
+
+
+def called_lms(run: ScoredRun) -> dict[str, dict]:
+    """Role -> LM config of the roles the run's system called (every configured role when the
+    manifest names no system this viddiff knows)."""
+    called = _called_roles(run)
+    return {role: lm for role, lm in run.config.get("lms", {}).items() if called is None or role in called}
 
 
 def _called_roles(run: ScoredRun) -> frozenset[str] | None:
