@@ -31,9 +31,11 @@ def tiny_clip_checkpoint(tmp_path_factory):
     return checkpoint
 
 
-@pytest.fixture(autouse=True, scope="session")
+@pytest.fixture(autouse=True)
 def isolated_dspy_cache(tmp_path_factory):
-    """DSPy's disk cache in a temporary folder, never the user's ~/.dspy_cache."""
+    """DSPy's disk cache in a temporary folder, never the user's ~/.dspy_cache, and a new one for
+    each test: the cache keys a loopback server by its address, and a later test's server can get
+    an earlier one's port, with another fake engine behind it."""
     import dspy
 
     dspy.configure_cache(disk_cache_dir=str(tmp_path_factory.mktemp("dspy_cache")))
