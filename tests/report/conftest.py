@@ -13,6 +13,7 @@ from viddiff.evaluation.predictions import SampleAnswers
 from viddiff.evaluation.scoring import ClosedScorer, OpenScorer
 from viddiff.programs.records import DifferencePrediction
 from viddiff.run_log import Manifest, RunLog, SampleRecord
+from viddiff.systems.base import sample_record
 
 SCRIPT_ERROR = "RuntimeError: <script>alert('x')</script> & more"
 DIFFERENCE_ERROR = "TimeoutError: the differencer did not answer"
@@ -101,13 +102,8 @@ def _prediction(key, answer, error=None):
 
 def _record(sample, status, *, error=None, predictions=()):
     ran = status != "error"
-    return SampleRecord(
-        sample_key=sample.sample_key,
-        row_index=sample.row_index,
-        split=sample.split,
-        domain=sample.domain,
-        action=sample.action,
-        labels=sample.labels,
+    return sample_record(
+        sample,
         status=status,
         error=error,
         predictions=list(predictions),
