@@ -21,9 +21,11 @@ from viddiff.retrieval.modes import LOCALIZATION_MODES
 
 MODES = ("closed", "open")
 OPEN_PROTOCOLS = ("verify-then-match", "published")
-SYSTEMS = ("viddiff", "frames")
+SYSTEMS = ("viddiff", "frames", "video")
 """Systems a task can run: `viddiff` (proposer, stage planner, CLIP + Viterbi localizer, differencer);
-`frames` (the paper's GPT-4o/Claude baseline: all sampled frames of both videos in one call)."""
+`frames` (the paper's GPT-4o/Claude baseline: all sampled frames of both videos in one call);
+`video` (the paper's Gemini baseline: both trimmed clips as videos in one google-genai call)."""
+SINGLE_CALL_SYSTEMS = ("frames", "video")
 FRAMES_OPTIONS = ("auto", "1", "3")
 """Frames per video for every difference: each difference's own `num_frames`, one, or three."""
 RESIZE_MODES = ("longest", "shortest")
@@ -227,10 +229,15 @@ class RunConfig:
             raise ConfigError(f"image_detail must be one of {', '.join(IMAGE_DETAILS)}, got {self.image_detail!r}")
         if self.frame_sampling not in FRAME_SAMPLING:
             raise ConfigError(f"frame_sampling must be one of {', '.join(FRAME_SAMPLING)}, got {self.frame_sampling!r}")
-        if self.system == "frames" and self.mode == "open" and self.open_protocol == "published":
+        if self.system in SINGLE_CALL_SYSTEMS and self.mode == "open" and self.open_protocol == "published":
             raise ConfigError(
-                "open_protocol 'published' matches VidDiff's proposals before deciding; the frames system "
+                f"open_protocol 'published' matches VidDiff's proposals before deciding; the {self.system} system "
                 "decides in its one call: use verify-then-match"
+            )
+        if self.system == "video" and not self.lms["baseline"].model.startswith("gemini/"):
+            raise ConfigError(
+                "the video system sends videos through google-genai: its baseline model must be gemini/<model> "
+                f"(--baseline-lm gemini/gemini-2.5-pro), got {self.lms['baseline'].model!r}"
             )
         if not 1 <= self.jpeg_quality <= 100:
             raise ConfigError(f"jpeg_quality must be between 1 and 100, got {self.jpeg_quality}")

@@ -5,7 +5,7 @@ import pytest
 from viddiff.config import ConfigError, RunConfig
 from viddiff.data import load_benchmark
 from viddiff.data.synth import generate_benchmark
-from viddiff.programs.frames_baseline import FramesBaseline
+from viddiff.programs.baselines import FramesBaseline
 from viddiff.systems import FramesSystem, system_for
 from viddiff.task import Task
 

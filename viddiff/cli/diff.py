@@ -12,6 +12,7 @@ from pathlib import Path
 
 from viddiff.cli import COMMANDS
 from viddiff.cli.options import add_program_options, build_config, number_type
+from viddiff.config import SINGLE_CALL_SYSTEMS
 from viddiff.contact_sheet import contact_sheet
 from viddiff.data.frame_cache import FrameCache
 from viddiff.data.records import Difference
@@ -110,8 +111,8 @@ def run(args: argparse.Namespace) -> int:
 
 def expected_calls(config, n_differences: int) -> int:
     """LM calls one program call makes without retries: proposer (open set), planner and linker
-    (modes with stages), one differencer call per difference; the frames system makes one."""
-    if config.system == "frames":
+    (modes with stages), one differencer call per difference; a single-call baseline makes one."""
+    if config.system in SINGLE_CALL_SYSTEMS:
         return 1
     stages = 2 if LOCALIZATION_MODES[config.localization].needs_stages else 0
     return (config.mode == "open") + stages + n_differences

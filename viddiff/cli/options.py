@@ -56,7 +56,9 @@ def add_program_options(parser: argparse.ArgumentParser) -> None:
         "--system",
         choices=SYSTEMS,
         help="viddiff (default): the VidDiff method; frames: the paper's GPT-4o/Claude baseline, every sampled "
-        "frame of both videos in one call of the baseline role (--baseline-lm) at the baselines' per-domain rates",
+        "frame of both videos in one call of the baseline role (--baseline-lm) at the baselines' per-domain rates; "
+        "video: the paper's Gemini baseline, both trimmed clips as videos in one google-genai call "
+        "(--baseline-lm gemini/<model>, GEMINI_API_KEY)",
     )
     lm = parser.add_argument_group("language models", LM_HELP)
     lm.add_argument("--lm", metavar="MODEL", help="model for every role")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import io
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from fractions import Fraction
@@ -594,22 +595,38 @@ def write_video(
     import av
 
     path = Path(path)
-    time_base = Fraction(1, 90_000)
     with av.open(str(path), "w") as container:
-        stream = container.add_stream("libx264", rate=Fraction(fps).limit_denominator(1001))
-        stream.pix_fmt = "yuv420p"
-        stream.time_base = stream.codec_context.time_base = time_base
-        # One encoder thread keeps the output byte-identical from run to run.
-        stream.options = {"crf": str(crf), "preset": "veryfast", "threads": "1"}
-        if rotation:
-            stream.set_display_rotation(rotation)
-        for i, image in enumerate(frames):
-            if i == 0:
-                stream.height, stream.width = image.shape[:2]
-            frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(image), format="rgb24")
-            t = timestamps[i] if timestamps is not None else i / fps
-            frame.pts = round(t / time_base)
-            frame.time_base = time_base
-            container.mux(stream.encode(frame))
-        container.mux(stream.encode())
+        _encode(container, frames, fps, timestamps=timestamps, rotation=rotation, crf=crf)
     return path
+
+
+def video_bytes(frames: Iterable[np.ndarray], fps: float, *, crf: int = 18) -> bytes:
+    """RGB frames (H x W x 3 uint8, even H and W) as the bytes of an H.264 MP4, frame i at i / fps."""
+    import av
+
+    buffer = io.BytesIO()
+    with av.open(buffer, "w", format="mp4") as container:
+        _encode(container, frames, fps, crf=crf)
+    return buffer.getvalue()
+
+
+def _encode(container, frames: Iterable[np.ndarray], fps: float, *, timestamps=None, rotation: int = 0, crf: int = 18) -> None:
+    import av
+
+    time_base = Fraction(1, 90_000)
+    stream = container.add_stream("libx264", rate=Fraction(fps).limit_denominator(1001))
+    stream.pix_fmt = "yuv420p"
+    stream.time_base = stream.codec_context.time_base = time_base
+    # One encoder thread keeps the output byte-identical from run to run.
+    stream.options = {"crf": str(crf), "preset": "veryfast", "threads": "1"}
+    if rotation:
+        stream.set_display_rotation(rotation)
+    for i, image in enumerate(frames):
+        if i == 0:
+            stream.height, stream.width = image.shape[:2]
+        frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(image), format="rgb24")
+        t = timestamps[i] if timestamps is not None else i / fps
+        frame.pts = round(t / time_base)
+        frame.time_base = time_base
+        container.mux(stream.encode(frame))
+    container.mux(stream.encode())

@@ -9,7 +9,7 @@ from viddiff.lazy import lazy_exports
 
 if TYPE_CHECKING:
     from viddiff.programs.differencer import FrameDifferencer
-    from viddiff.programs.frames_baseline import BaselineAnswerer, FramesBaseline
+    from viddiff.programs.baselines import BaselineAnswerer, FramesBaseline
     from viddiff.programs.images import encode_frames
     from viddiff.programs.linker import DifferenceLinker
     from viddiff.programs.planner import StagePlanner
@@ -30,7 +30,7 @@ __getattr__, __dir__, __all__ = lazy_exports(
     __name__,
     {
         "differencer": ("FrameDifferencer",),
-        "frames_baseline": ("BaselineAnswerer", "FramesBaseline"),
+        "baselines": ("BaselineAnswerer", "FramesBaseline"),
         "images": ("encode_frames",),
         "linker": ("DifferenceLinker",),
         "planner": ("StagePlanner",),

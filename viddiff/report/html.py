@@ -25,6 +25,7 @@ from viddiff.report.tables import (
     sample_error_table,
     significance_legend,
     split_table,
+    system_text,
     usage_table,
     warning_table,
 )
@@ -125,7 +126,7 @@ def _facts(run: ScoredRun) -> str:
         ("benchmark", f"{config.get('source', '?')}; splits: {', '.join(config.get('split') or ()) or 'all'}"),
         ("mode / metric", f"{metrics['mode']} set / {metric_title(run)}"),
         ("models", "; ".join(f"{role}: {lm.get('model', '?')}" for role, lm in called_lms(run).items())),
-        ("system / localization", f"{run.manifest.system} / {config.get('localization', '?')}"),
+        ("system", system_text(run)),
         ("git commit", f"{git.get('commit') or 'unknown'}{' (dirty)' if git.get('dirty') else ''}"),
         ("date", str(run.manifest.provenance.get("started", "unknown"))),
         (

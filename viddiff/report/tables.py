@@ -105,6 +105,13 @@ def _called_roles(run: ScoredRun) -> frozenset[str] | None:
         return None
 
 
+def system_text(run: ScoredRun) -> str:
+    """'viddiff (localization viterbi)', or the name of a single-call baseline."""
+    if run.manifest.system == "viddiff":
+        return f"viddiff (localization {run.config.get('localization', '?')})"
+    return run.manifest.system
+
+
 def split_table(run: ScoredRun) -> Table:
     """This run's easy / medium / hard / avg next to the published rows of the same mode; the avg
     cell stays empty unless all three splits were scored (see `average_note`)."""

@@ -1,7 +1,12 @@
 """DSPy signatures: declarative only. Each docstring is the instruction an optimizer may rewrite."""
 
 from viddiff.signatures.differencer import CompareFrames, CompareFramesThreeWay
-from viddiff.signatures.frames_baseline import DecideDifferencesFromFrames, FindDifferencesFromFrames
+from viddiff.signatures.baselines import (
+    DecideDifferencesFromFrames,
+    DecideDifferencesFromVideos,
+    FindDifferencesFromFrames,
+    FindDifferencesFromVideos,
+)
 from viddiff.signatures.linker import LinkDifferences
 from viddiff.signatures.matcher import FindOpposites, MatchDifferences
 from viddiff.signatures.planner import PlanStages
@@ -12,7 +17,9 @@ __all__ = [
     "CompareFrames",
     "CompareFramesThreeWay",
     "DecideDifferencesFromFrames",
+    "DecideDifferencesFromVideos",
     "FindDifferencesFromFrames",
+    "FindDifferencesFromVideos",
     "FindOpposites",
     "LinkDifferences",
     "MatchDifferences",

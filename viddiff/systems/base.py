@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Protocol
 
-from viddiff.config import RunConfig
+from viddiff.config import LMConfig, RunConfig
 from viddiff.data.frame_cache import FrameCache
 from viddiff.data.records import Difference, Sample
 from viddiff.data.sources import read_sample_frames
@@ -33,6 +33,10 @@ class System(Protocol):
         """The differences it is asked to decide in closed set."""
         ...
 
+    def build_lm(self, role: str, config: LMConfig, api_key: str) -> dspy.LM:
+        """The DSPy LM of one role."""
+        ...
+
     def build(self, config: RunConfig, lms: Mapping[str, dspy.LM]) -> dspy.Module:
         """The program, with one LM per role."""
         ...
@@ -42,6 +46,15 @@ class System(Protocol):
     ) -> SampleRecord:
         """Answer one sample. Raises on failure; the runner records the error."""
         ...
+
+
+class DSPyProviders:
+    """Every role's LM through DSPy's own providers (`viddiff.lms.build_lm`)."""
+
+    def build_lm(self, role: str, config: LMConfig, api_key: str) -> dspy.LM:
+        from viddiff.lms import build_lm
+
+        return build_lm(config, api_key)
 
 
 def read_videos(sample: Sample, config: RunConfig, *, fps_table: str, cache: FrameCache | None = None) -> tuple[Frames, Frames]:
@@ -85,7 +98,8 @@ def answered_record(
 def system_for(name: str) -> System:
     """The system of a config's `system` key."""
     from viddiff.systems.frames import FramesSystem
+    from viddiff.systems.video import VideoSystem
     from viddiff.systems.viddiff import VidDiffSystem
 
-    systems = {"viddiff": VidDiffSystem(), "frames": FramesSystem()}
+    systems = {"viddiff": VidDiffSystem(), "frames": FramesSystem(), "video": VideoSystem()}
     return systems[name]

@@ -1,4 +1,4 @@
-"""The frames baseline system: `viddiff.programs.frames_baseline.FramesBaseline` over one
+"""The frames baseline system: `viddiff.programs.baselines.FramesBaseline` over one
 benchmark sample (the paper's GPT-4o and Claude-3.5-Sonnet rows)."""
 
 from __future__ import annotations
@@ -10,17 +10,17 @@ from viddiff.config import RunConfig
 from viddiff.data.frame_cache import FrameCache
 from viddiff.data.records import Difference, Sample
 from viddiff.run_log import SampleRecord
-from viddiff.systems.base import answered_record, read_videos
+from viddiff.systems.base import DSPyProviders, answered_record, read_videos
 
 if TYPE_CHECKING:  # the program's module loads DSPy: only a system that builds or runs one needs it
     import dspy
 
-    from viddiff.programs.frames_baseline import FramesBaseline
+    from viddiff.programs.baselines import FramesBaseline
 
 POSITIVE = ("a", "b")
 
 
-class FramesSystem:
+class FramesSystem(DSPyProviders):
     """One call of the `baseline` role per sample, on every sampled frame of video A then B (at
     the baselines' per-domain rates, capped at `max_images`). Closed set: the a/b-labelled
     differences only, as the published baselines were asked."""
@@ -37,7 +37,7 @@ class FramesSystem:
         return {k: d for k, d in sample.candidates.items() if sample.labels[k] in POSITIVE}
 
     def build(self, config: RunConfig, lms: Mapping[str, dspy.LM]) -> FramesBaseline:
-        from viddiff.programs.frames_baseline import FramesBaseline
+        from viddiff.programs.baselines import FramesBaseline
         from viddiff.programs.images import ImageEncoding
 
         return FramesBaseline(

@@ -15,7 +15,7 @@ from viddiff.retrieval.localization_error import localization_errors
 from viddiff.retrieval.localizer import FrameLocalizer, key_point_times
 from viddiff.retrieval.modes import LOCALIZATION_MODES
 from viddiff.run_log import SampleRecord, StageRecord
-from viddiff.systems.base import answered_record, read_videos
+from viddiff.systems.base import DSPyProviders, answered_record, read_videos
 
 if TYPE_CHECKING:  # the program's modules load DSPy: only a system that builds or runs one needs them
     import dspy
@@ -23,7 +23,7 @@ if TYPE_CHECKING:  # the program's modules load DSPy: only a system that builds 
     from viddiff.programs.viddiff import VidDiff
 
 
-class VidDiffSystem:
+class VidDiffSystem(DSPyProviders):
     """Proposer (open set), stage planner and linker, frame localizer, one differencer call per difference."""
 
     name = "viddiff"

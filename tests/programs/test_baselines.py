@@ -11,7 +11,7 @@ from tests.lm.viddiff_roles import input_json
 from viddiff.data import read_sample_frames
 from viddiff.data.records import Difference
 from viddiff.programs.images import ImageEncoding
-from viddiff.programs.frames_baseline import (
+from viddiff.programs.baselines import (
     FramesBaseline,
     cap_frames,
     closed_predictions,
@@ -20,7 +20,7 @@ from viddiff.programs.frames_baseline import (
     open_predictions,
 )
 from viddiff.programs.images import encode_frames
-from viddiff.signatures.frames_baseline import DecideDifferencesFromFrames, FindDifferencesFromFrames
+from viddiff.signatures.baselines import DecideDifferencesFromFrames, FindDifferencesFromFrames
 from viddiff.signatures.types import StatedDifference
 
 

@@ -1,57 +1,75 @@
-"""The frames baseline (the paper's GPT-4o and Claude rows): every sampled frame of video A, then
-of video B, in one LM call per sample; closed set answers each given difference, open set lists
-at most N_diff differences. No proposer, no localizer."""
+"""The single-call baselines: both videos in one LM call per sample, no proposer, no localizer.
+Closed set answers each given difference; open set lists at most N_diff differences.
+
+`FramesBaseline` (the paper's GPT-4o and Claude rows) sends every sampled frame of video A,
+then of video B, as images; `VideoBaseline` (its Gemini row) sends each sampled, trimmed clip
+re-encoded as one MP4 video.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import hashlib
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 import dspy
 import numpy as np
 
 from viddiff.data.records import Difference
-from viddiff.data.video import Frames
+from viddiff.data.video import Frames, video_bytes
 from viddiff.programs.images import ImageEncoding
 from viddiff.programs.records import DifferencePrediction
-from viddiff.signatures.frames_baseline import DecideDifferencesFromFrames, FindDifferencesFromFrames
+from viddiff.signatures.baselines import (
+    DecideDifferencesFromFrames,
+    DecideDifferencesFromVideos,
+    FindDifferencesFromFrames,
+    FindDifferencesFromVideos,
+)
 
 MODES = ("closed", "open")
 MAX_IMAGES = 150
 """Default cap on the images of one call: the published code refused requests above 150."""
+SIGNATURES = {
+    "frames": {"closed": DecideDifferencesFromFrames, "open": FindDifferencesFromFrames},
+    "video": {"closed": DecideDifferencesFromVideos, "open": FindDifferencesFromVideos},
+}
+MEDIA_FIELDS = {"frames": ("frames_a", "frames_b"), "video": ("clip_a", "clip_b")}
+"""How each baseline shows the two videos: its signatures and their input fields for A and B."""
 
 
 class BaselineAnswerer(dspy.Module):
-    """One VLM call over all frames of both videos: closed set, an answer per difference key;
-    open set, at most `n_differences` stated differences. Its predictor is saved as `answer`."""
+    """One VLM call over both videos (`media`: `frames`, a list of images each, or `video`, a
+    clip each): closed set, an answer per difference key; open set, at most `n_differences`
+    stated differences. Its predictor is saved as `answer`."""
 
-    def __init__(self, mode: str = "closed"):
+    def __init__(self, mode: str = "closed", media: str = "frames"):
         super().__init__()
         if mode not in MODES:
             raise ValueError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
         self.mode = mode
-        self.answer = dspy.Predict(DecideDifferencesFromFrames if mode == "closed" else FindDifferencesFromFrames)
+        self.media = media
+        self.answer = dspy.Predict(SIGNATURES[media][mode])
 
     def forward(
         self,
         action_description: str,
         video_a: str,
-        frames_a: Sequence[dspy.Image],
+        media_a,
         video_b: str,
-        frames_b: Sequence[dspy.Image],
+        media_b,
         *,
         differences: Mapping[str, str] | None = None,
         n_differences: int | None = None,
         **config,
     ) -> dspy.Prediction:
         task = {"differences": dict(differences or {})} if self.mode == "closed" else {"n_differences": n_differences}
+        field_a, field_b = MEDIA_FIELDS[self.media]
         result = self.answer(
             action_description=action_description,
             video_a=video_a,
-            frames_a=list(frames_a),
             video_b=video_b,
-            frames_b=list(frames_b),
+            **{field_a: media_a, field_b: media_b},
             config=config,
             **task,
         )
@@ -60,7 +78,82 @@ class BaselineAnswerer(dspy.Module):
         return dspy.Prediction(differences=list(result.differences))
 
 
-class FramesBaseline(dspy.Module):
+@dataclass(frozen=True)
+class Shown:
+    """What a baseline sends of the two videos: the text before each, its media, the frames it
+    covers (indices into each video's sampled frames) and any warnings."""
+
+    texts: tuple[str, str]
+    media: tuple
+    chosen: tuple[list[int], list[int]]
+    warnings: tuple[str, ...] = ()
+
+
+class SingleCallBaseline(dspy.Module):
+    """Both videos and the task in one call of the `baseline` role; subclasses say how the videos
+    are shown (`media` and `show`).
+
+    Args:
+        mode: `closed` (decide the given differences) or `open` (list at most N_diff).
+        lm: the LM of the `baseline` role; None uses the globally configured LM.
+    """
+
+    media = "frames"
+
+    def __init__(self, *, mode: str = "closed", lm: dspy.LM | None = None):
+        super().__init__()
+        self.baseline = BaselineAnswerer(mode, self.media)
+        self.mode = mode
+        self.lm = lm
+
+    def show(self, videos: tuple[Frames, Frames]) -> Shown:
+        raise NotImplementedError
+
+    def forward(
+        self,
+        videos: tuple[Frames, Frames],
+        action_description: str,
+        *,
+        differences: Mapping[str, Difference] | None = None,
+        n_differences: int | None = None,
+        key_points=None,
+        trim_starts=None,
+        seed: int = 0,
+    ) -> dspy.Prediction:
+        """`key_points` and `trim_starts` are accepted for the VidDiff program's interface and unused."""
+        if (self.mode == "closed") != (differences is not None) or (self.mode == "open" and not n_differences):
+            raise ValueError(f"{self.mode} set: give {'differences' if self.mode == 'closed' else 'n_differences >= 1'}")
+        if self.mode == "closed" and not differences:  # nothing to ask
+            return dspy.Prediction(predictions=[], frames=([], []), warnings=[], stages=[], links={}, localizations=())
+        shown = self.show(videos)
+        warnings = list(shown.warnings)
+        task = {"n_differences": n_differences}
+        if self.mode == "closed":
+            task = {"differences": {key: d.description for key, d in differences.items()}}
+        with dspy.context(lm=self.lm) if self.lm is not None else contextlib.nullcontext():
+            answer = self.baseline(
+                action_description, shown.texts[0], shown.media[0], shown.texts[1], shown.media[1], **task, **self._config(seed)
+            )
+        frames = _frame_fields(videos, shown.chosen)
+        if self.mode == "closed":
+            predictions, unknown = closed_predictions(differences, answer.answers, frames)
+            warnings += [f"the answer named unknown difference keys {', '.join(map(repr, unknown))}: ignored"] if unknown else []
+        else:
+            predictions, listed = open_predictions(answer.differences, n_differences, frames)
+            if listed > n_differences:
+                warnings.append(f"the answer listed {listed} differences, more than the {n_differences} asked for: kept the first {n_differences}")
+        return dspy.Prediction(predictions=predictions, frames=shown.chosen, warnings=warnings, stages=[], links={}, localizations=())
+
+    def _config(self, seed: int) -> dict:
+        """A rollout id mixing the LM's own rollout id with the sample's seed (as VidDiff's calls),
+        so samples of one action get their own cached answers."""
+        lm = self.lm or dspy.settings.lm
+        server = (lm.kwargs.get("rollout_id") if lm is not None else None) or 0
+        digest = hashlib.sha256(f"{server}|{seed}".encode()).digest()
+        return {"rollout_id": int.from_bytes(digest[:6], "big")}
+
+
+class FramesBaseline(SingleCallBaseline):
     """Ask a VLM about two videos at once, from all their sampled frames (one call per sample).
 
     Video A's frames, then video B's, go as separate images, each video's preceded by a line
@@ -81,6 +174,8 @@ class FramesBaseline(dspy.Module):
         >>> [(p.key, p.answer, p.error) for p in result.predictions], result.warnings
     """
 
+    media = "frames"
+
     def __init__(
         self,
         *,
@@ -89,60 +184,53 @@ class FramesBaseline(dspy.Module):
         lm: dspy.LM | None = None,
         images: ImageEncoding = ImageEncoding(),
     ):
-        super().__init__()
         if max_images < 2:
             raise ValueError(f"max_images must be at least 2 (one frame per video), got {max_images}")
-        self.baseline = BaselineAnswerer(mode)
-        self.mode = mode
+        super().__init__(mode=mode, lm=lm)
         self.max_images = max_images
-        self.lm = lm
         self.images = images
 
-    def forward(
-        self,
-        videos: tuple[Frames, Frames],
-        action_description: str,
-        *,
-        differences: Mapping[str, Difference] | None = None,
-        n_differences: int | None = None,
-        key_points=None,
-        trim_starts=None,
-        seed: int = 0,
-    ) -> dspy.Prediction:
-        """`key_points` and `trim_starts` are accepted for the VidDiff program's interface and unused."""
-        if (self.mode == "closed") != (differences is not None) or (self.mode == "open" and not n_differences):
-            raise ValueError(f"{self.mode} set: give {'differences' if self.mode == 'closed' else 'n_differences >= 1'}")
-        if self.mode == "closed" and not differences:  # nothing to ask
-            return dspy.Prediction(predictions=[], frames=([], []), warnings=[], stages=[], links={}, localizations=())
+    def show(self, videos: tuple[Frames, Frames]) -> Shown:
         chosen = cap_frames(len(videos[0]), len(videos[1]), self.max_images)
-        warnings = [cap_warning(videos, chosen, self.max_images)] if sum(map(len, chosen)) < sum(map(len, videos)) else []
-        images = [self._encode(videos[w], chosen[w]) for w in (0, 1)]
-        text = [describe_frames(videos[w], chosen[w], "AB"[w]) for w in (0, 1)]
-        task = {"n_differences": n_differences}
-        if self.mode == "closed":
-            task = {"differences": {key: d.description for key, d in differences.items()}}
-        with dspy.context(lm=self.lm) if self.lm is not None else contextlib.nullcontext():
-            answer = self.baseline(action_description, text[0], images[0], text[1], images[1], **task, **self._config(seed))
-        frames = _frame_fields(videos, chosen)
-        if self.mode == "closed":
-            predictions, unknown = closed_predictions(differences, answer.answers, frames)
-            warnings += [f"the answer named unknown difference keys {', '.join(map(repr, unknown))}: ignored"] if unknown else []
-        else:
-            predictions, listed = open_predictions(answer.differences, n_differences, frames)
-            if listed > n_differences:
-                warnings.append(f"the answer listed {listed} differences, more than the {n_differences} asked for: kept the first {n_differences}")
-        return dspy.Prediction(predictions=predictions, frames=chosen, warnings=warnings, stages=[], links={}, localizations=())
+        warnings = (cap_warning(videos, chosen, self.max_images),) if sum(map(len, chosen)) < sum(map(len, videos)) else ()
+        return Shown(
+            texts=tuple(describe_frames(videos[w], chosen[w], "AB"[w]) for w in (0, 1)),
+            media=tuple(self.images.encode(videos[w].images, chosen[w]) for w in (0, 1)),
+            chosen=chosen,
+            warnings=warnings,
+        )
 
-    def _encode(self, frames: Frames, indices: Sequence[int]) -> list[dspy.Image]:
-        return self.images.encode(frames.images, indices)
 
-    def _config(self, seed: int) -> dict:
-        """A rollout id mixing the LM's own rollout id with the sample's seed (as VidDiff's calls),
-        so samples of one action get their own cached answers."""
-        lm = self.lm or dspy.settings.lm
-        server = (lm.kwargs.get("rollout_id") if lm is not None else None) or 0
-        digest = hashlib.sha256(f"{server}|{seed}".encode()).digest()
-        return {"rollout_id": int.from_bytes(digest[:6], "big")}
+class VideoBaseline(SingleCallBaseline):
+    """Ask a video LM (Gemini) about two videos at once: each video's sampled frames (trimmed as
+    the benchmark says) re-encoded as one H.264 MP4 at the sampling rate, so it plays at true
+    speed, attached once each, A then B, each after a line giving its length and frame rate.
+
+    Args:
+        mode: `closed` (decide the given differences) or `open` (list at most N_diff).
+        lm: the LM of the `baseline` role (`viddiff.gemini.gemini_lm`: DSPy's other providers send no video).
+    """
+
+    media = "video"
+
+    def show(self, videos: tuple[Frames, Frames]) -> Shown:
+        return Shown(
+            texts=tuple(describe_clip(videos[w], "AB"[w]) for w in (0, 1)),
+            media=tuple(dspy.File.from_bytes(clip_bytes(videos[w]), mime_type="video/mp4") for w in (0, 1)),
+            chosen=tuple(list(range(len(videos[w]))) for w in (0, 1)),
+        )
+
+
+def clip_bytes(frames: Frames) -> bytes:
+    """The frames as an H.264 MP4 at their sampling rate (frame i at i / fps), cropped by at most
+    one pixel row and column to the even size H.264 needs."""
+    height, width = frames.images.shape[1] // 2 * 2, frames.images.shape[2] // 2 * 2
+    return video_bytes(frames.images[:, :height, :width], frames.fps)
+
+
+def describe_clip(frames: Frames, name: str) -> str:
+    """The line before a video: e.g. 'Video A: 4.00 seconds, 16 frames at 4 frames per second.'"""
+    return f"Video {name}: {len(frames) / frames.fps:.2f} seconds, {len(frames)} frames at {round(frames.fps, 2):g} frames per second."
 
 
 def even_subset(count: int, keep: int) -> list[int]:
