@@ -26,6 +26,9 @@ SYSTEMS = ("viddiff", "frames", "video")
 `frames` (the paper's GPT-4o/Claude baseline: all sampled frames of both videos in one call);
 `video` (the paper's Gemini baseline: both trimmed clips as videos in one google-genai call)."""
 SINGLE_CALL_SYSTEMS = ("frames", "video")
+FRAMES_AS = ("images", "video")
+"""How the frames system sends each video's frames: separate images, or one video item (vLLM's
+`video_url` of JPEG frames, for open video models)."""
 FRAMES_OPTIONS = ("auto", "1", "3")
 """Frames per video for every difference: each difference's own `num_frames`, one, or three."""
 RESIZE_MODES = ("longest", "shortest")
@@ -186,6 +189,12 @@ class RunConfig:
     max_images: int = field(default=150, metadata=_spec(low=2))
     """The frames system: most images in one call; above it, each video sends an even subset of
     its sampled frames (the published code refused more than 150)."""
+    frames_as: str = "images"
+    """The frames system: each video's frames as separate images, or as one video item (`video`:
+    vLLM's `video_url` of JPEG frames, so a video model sees them as a video at their rate)."""
+    max_videos: int = field(default=2, metadata=_spec(low=0))
+    """Most video items the server takes in one request (vLLM's `--limit-mm-per-prompt`); the
+    video system and `frames_as: video` send two, A and B."""
     difference_threads: int = field(default=8, metadata=_spec(low=1))
     """Differencer calls in flight per sample."""
     sample_threads: int = field(default=2, metadata=_spec(low=1))
@@ -233,6 +242,15 @@ class RunConfig:
             raise ConfigError(
                 f"open_protocol 'published' matches VidDiff's proposals before deciding; the {self.system} system "
                 "decides in its one call: use verify-then-match"
+            )
+        if self.frames_as not in FRAMES_AS:
+            raise ConfigError(f"frames_as must be one of {', '.join(FRAMES_AS)}, got {self.frames_as!r}")
+        if self.frames_as == "video" and (self.system != "frames" or self.image_format != "jpeg"):
+            raise ConfigError("frames_as 'video' sends JPEG frames as one video item per video: use it with the frames system and jpeg images")
+        if (self.system == "video" or self.frames_as == "video") and self.max_videos < 2:
+            raise ConfigError(
+                f"each request carries 2 videos (A and B) but the server takes at most {self.max_videos}: launch vLLM with "
+                """--limit-mm-per-prompt '{"video": 2}' and pass --max-videos 2, or send the frames as images"""
             )
         if self.system == "video" and not self.lms["baseline"].model.startswith("gemini/"):
             raise ConfigError(

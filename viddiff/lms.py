@@ -9,6 +9,7 @@ in a config, a run directory or a saved program.
 from __future__ import annotations
 
 import hashlib
+import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -62,8 +63,8 @@ def resolve_api_keys(lms: Mapping[str, LMConfig], environ: Mapping[str, str]) ->
     return keys
 
 
-def build_lm(config: LMConfig, api_key: str) -> dspy.LM:
-    """A dspy.LM for a role.
+def build_lm(config: LMConfig, api_key: str, *, engine: str = "auto") -> dspy.LM:
+    """A dspy.LM for a role (`engine`: DSPy's backend, `auto` or `litellm`).
 
     DSPy's disk cache ignores `api_base`, so two servers serving one model name would share
     answers; the server address is folded into the cache key through `rollout_id`, which DSPy
@@ -71,6 +72,8 @@ def build_lm(config: LMConfig, api_key: str) -> dspy.LM:
     """
     import dspy
 
+    if engine == "litellm":  # importing litellm's client warns about typing details of its own
+        warnings.filterwarnings("ignore", message=r".*using the `ReadOnly` qualifier", category=UserWarning)
     kwargs = {}
     if config.api_base:
         kwargs["api_base"] = config.api_base
@@ -82,6 +85,7 @@ def build_lm(config: LMConfig, api_key: str) -> dspy.LM:
         num_retries=config.num_retries,
         cache=config.cache,
         api_key=api_key,
+        engine=engine,
         **kwargs,
     )
 

@@ -130,7 +130,7 @@ def keys_for(config: RunConfig, roles: tuple[str, ...], environ: Mapping[str, st
 def lms_for(config: RunConfig, api_keys: Mapping[str, str]) -> dict[str, dspy.LM]:
     """One DSPy LM per role of `api_keys`, as the configured system builds it."""
     system = system_for(config.system)
-    return {role: system.build_lm(role, config.lms[role], key) for role, key in api_keys.items()}
+    return {role: system.build_lm(role, config, key) for role, key in api_keys.items()}
 
 
 def program_for(config: RunConfig, lms: Mapping[str, dspy.LM]) -> dspy.Module:

@@ -234,3 +234,52 @@ def test_the_report_names_the_model_the_frames_system_called(synth_dir, tmp_path
     assert "baseline: openai/baseline-model</dd>" in (out / "report.html").read_text()
     assert "differencer: " not in (out / "report.html").read_text()
     assert "| GPT-4o (published) | 58.3 | 53.2 | 48.9 | 53.5 |" in markdown
+
+
+def _video_urls(request):
+    return [part["video_url"]["url"] for m in request.messages if isinstance(m["content"], list) for part in m["content"] if part["type"] == "video_url"]
+
+
+def test_frames_as_video_sends_each_video_as_one_video_url_of_jpeg_frames_at_their_rate(synth_dir, tmp_path, monkeypatch):
+    monkeypatch.setenv("VIDDIFF_TEST_KEY", KEY)
+    out = tmp_path / "as-video"
+    with loopback_server(frames_engine()) as server:
+        args = _run_args(synth_dir, out, server, tmp_path, "--frames-as", "video", "--max-images", "20", "--sample-threads", "1")
+        assert main(args) == 0
+        requests = server.completion_requests()
+    records = {r["sample_key"]: r for r in _records(out)}
+    rates = {"fitness": 4.0, "ballsports": 5.0}
+    rows = _rows(synth_dir)
+    assert len(requests) == len(rows)
+    capped = 0
+    for row, request in zip(rows, requests, strict=True):  # one sample thread: benchmark order
+        prediction = records[row["sample_key"]]["predictions"][0]
+        videos = _video_urls(request)
+        # No images: video A's frames, then video B's, each as one video_url of comma-separated JPEGs.
+        assert request.image_urls == [] and len(videos) == 2
+        assert all(url.startswith("data:video/jpeg;base64,/9j/") for url in videos)
+        frames = [url.removeprefix("data:video/jpeg;base64,").split(",") for url in videos]
+        assert [len(f) for f in frames] == [len(prediction["frames_a"]), len(prediction["frames_b"])]
+        # The server is asked to take every frame, at the rate they were sent.
+        sent = len(frames[0])
+        video = request.body["media_io_kwargs"]["video"]
+        assert video["num_frames"] == -1 and sent + len(frames[1]) <= 20
+        capped += bool(records[row["sample_key"]]["warnings"])
+        if not records[row["sample_key"]]["warnings"]:
+            assert video["fps"] == rates[row["domain"]]
+        else:
+            assert 0 < video["fps"] < rates[row["domain"]]
+    assert capped > 0
+    assert json.loads((out / "manifest.json").read_text())["config"]["frames_as"] == "video"
+
+
+@pytest.mark.parametrize(
+    "extra, message",
+    [
+        (("--frames-as", "video", "--max-videos", "1"), "each request carries 2 videos (A and B) but the server takes at most 1"),
+        (("--frames-as", "video", "--image-format", "png"), "frames_as 'video' sends JPEG frames as one video item per video"),
+    ],
+)
+def test_video_items_are_checked_against_the_server_limit_before_any_work(synth_dir, tmp_path, capsys, extra, message):
+    assert main(["run", str(synth_dir), "--system", "frames", "--out", str(tmp_path / "x"), *extra]) == 2
+    assert message in capsys.readouterr().err

@@ -13,6 +13,7 @@ from viddiff.config import (
     DEFAULT_CLIP_MODEL,
     DEFAULT_CLIP_PRETRAINED,
     FRAME_SAMPLING,
+    FRAMES_AS,
     FRAMES_OPTIONS,
     FULL_RESOLUTION,
     IMAGE_DETAILS,
@@ -130,6 +131,19 @@ def add_program_options(parser: argparse.ArgumentParser) -> None:
         help="frames system: most images in one call; above it each video sends an even subset of its frames (default: 150)",
     )
     program.add_argument(
+        "--frames-as",
+        choices=FRAMES_AS,
+        help="frames system: each video's frames as separate images (default) or as one video item (vLLM's video_url "
+        "of JPEG frames at their rate, for open video models such as Qwen2.5-VL)",
+    )
+    program.add_argument(
+        "--max-videos",
+        type=config_type(RunConfig, "max_videos"),
+        metavar="N",
+        help="most video items the server takes in one request (vLLM's --limit-mm-per-prompt video; default: 2, "
+        "what the video system and --frames-as video send)",
+    )
+    program.add_argument(
         "--frame-sampling",
         choices=FRAME_SAMPLING,
         help="rate (default): frames at the true rate, by timestamp; stride: every int(fps_original / fps)-th "
@@ -223,7 +237,7 @@ def build_config(args: argparse.Namespace, *, base: RunConfig | None = None, **c
         for key in (
             "system", "mode", "localization", "three_way", "chain_of_thought", "frames", "program",
             "image_size", "image_format", "image_detail", "fps", "frame_sampling", "seed",
-            "difference_threads", "cache_dir", "max_images",
+            "difference_threads", "cache_dir", "max_images", "frames_as", "max_videos",
         )
     }
     shared = {"model": flag("lm"), "api_base": flag("api_base"), "api_key_env": flag("api_key_env"), "temperature": flag("temperature")}

@@ -1,5 +1,5 @@
-"""DSPy modules, one per stage, and `VidDiff`, which composes them; `FramesBaseline`, the
-single-call frames baseline (`BaselineAnswerer` is its one stage)."""
+"""DSPy modules, one per stage, and `VidDiff`, which composes them; `FramesBaseline` and
+`VideoBaseline`, the single-call baselines (`BaselineAnswerer` is their one stage)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from viddiff.lazy import lazy_exports
 
 if TYPE_CHECKING:
     from viddiff.programs.differencer import FrameDifferencer
-    from viddiff.programs.baselines import BaselineAnswerer, FramesBaseline
+    from viddiff.programs.baselines import BaselineAnswerer, FramesBaseline, VideoBaseline
     from viddiff.programs.images import encode_frames
     from viddiff.programs.linker import DifferenceLinker
     from viddiff.programs.planner import StagePlanner
@@ -30,7 +30,7 @@ __getattr__, __dir__, __all__ = lazy_exports(
     __name__,
     {
         "differencer": ("FrameDifferencer",),
-        "baselines": ("BaselineAnswerer", "FramesBaseline"),
+        "baselines": ("BaselineAnswerer", "FramesBaseline", "VideoBaseline"),
         "images": ("encode_frames",),
         "linker": ("DifferenceLinker",),
         "planner": ("StagePlanner",),

@@ -2,8 +2,9 @@
 Closed set answers each given difference; open set lists at most N_diff differences.
 
 `FramesBaseline` (the paper's GPT-4o and Claude rows) sends every sampled frame of video A,
-then of video B, as images; `VideoBaseline` (its Gemini row) sends each sampled, trimmed clip
-re-encoded as one MP4 video.
+then of video B, as images, or each video's frames as one video item for open models served by
+vLLM (its Qwen2-VL and LLaVA-Video rows); `VideoBaseline` (its Gemini row) sends each sampled,
+trimmed clip re-encoded as one MP4 video.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import dspy
 import numpy as np
@@ -26,6 +27,7 @@ from viddiff.signatures.baselines import (
     FindDifferencesFromFrames,
     FindDifferencesFromVideos,
 )
+from viddiff.signatures.types import Video
 
 MODES = ("closed", "open")
 MAX_IMAGES = 150
@@ -36,6 +38,8 @@ SIGNATURES = {
 }
 MEDIA_FIELDS = {"frames": ("frames_a", "frames_b"), "video": ("clip_a", "clip_b")}
 """How each baseline shows the two videos: its signatures and their input fields for A and B."""
+FRAMES_AS = ("images", "video")
+"""How the frames baseline sends each video's frames: separate images, or one video item."""
 
 
 class BaselineAnswerer(dspy.Module):
@@ -81,12 +85,14 @@ class BaselineAnswerer(dspy.Module):
 @dataclass(frozen=True)
 class Shown:
     """What a baseline sends of the two videos: the text before each, its media, the frames it
-    covers (indices into each video's sampled frames) and any warnings."""
+    covers (indices into each video's sampled frames), any warnings, and extra settings of the
+    LM call (`lm_kwargs`)."""
 
     texts: tuple[str, str]
     media: tuple
     chosen: tuple[list[int], list[int]]
     warnings: tuple[str, ...] = ()
+    lm_kwargs: dict = field(default_factory=dict)
 
 
 class SingleCallBaseline(dspy.Module):
@@ -96,13 +102,12 @@ class SingleCallBaseline(dspy.Module):
     Args:
         mode: `closed` (decide the given differences) or `open` (list at most N_diff).
         lm: the LM of the `baseline` role; None uses the globally configured LM.
+        media: `frames` (lists of images) or `video` (a video each).
     """
 
-    media = "frames"
-
-    def __init__(self, *, mode: str = "closed", lm: dspy.LM | None = None):
+    def __init__(self, *, mode: str = "closed", lm: dspy.LM | None = None, media: str = "frames"):
         super().__init__()
-        self.baseline = BaselineAnswerer(mode, self.media)
+        self.baseline = BaselineAnswerer(mode, media)
         self.mode = mode
         self.lm = lm
 
@@ -132,7 +137,8 @@ class SingleCallBaseline(dspy.Module):
             task = {"differences": {key: d.description for key, d in differences.items()}}
         with dspy.context(lm=self.lm) if self.lm is not None else contextlib.nullcontext():
             answer = self.baseline(
-                action_description, shown.texts[0], shown.media[0], shown.texts[1], shown.media[1], **task, **self._config(seed)
+                action_description, shown.texts[0], shown.media[0], shown.texts[1], shown.media[1], **task,
+                **self._config(seed), **shown.lm_kwargs,
             )
         frames = _frame_fields(videos, shown.chosen)
         if self.mode == "closed":
@@ -161,11 +167,16 @@ class FramesBaseline(SingleCallBaseline):
     video's first frame). Above `max_images` frames in all, each video keeps an even subset, in
     proportion to its length (so both keep the same rate), and the sample gets a warning.
 
+    With `frames_as="video"` each video's frames go as one video item instead (vLLM's
+    `video_url` of JPEG frames), and the call asks the server to take every frame at their rate
+    (`media_io_kwargs`), so a video model sees the true timestamps.
+
     Args:
         mode: `closed` (decide the given differences) or `open` (list at most N_diff).
-        max_images: most images in one call (the published code refused more than 150).
+        max_images: most frames in one call (the published code refused more than 150 images).
         lm: the LM of the `baseline` role; None uses the globally configured LM.
-        images: how frames are encoded for the VLM.
+        images: how frames are encoded for the VLM (JPEG for `frames_as="video"`).
+        frames_as: `images` or `video`.
 
     Example:
         >>> program = FramesBaseline(mode="closed", lm=lm)
@@ -174,8 +185,6 @@ class FramesBaseline(SingleCallBaseline):
         >>> [(p.key, p.answer, p.error) for p in result.predictions], result.warnings
     """
 
-    media = "frames"
-
     def __init__(
         self,
         *,
@@ -183,21 +192,31 @@ class FramesBaseline(SingleCallBaseline):
         max_images: int = MAX_IMAGES,
         lm: dspy.LM | None = None,
         images: ImageEncoding = ImageEncoding(),
+        frames_as: str = "images",
     ):
         if max_images < 2:
             raise ValueError(f"max_images must be at least 2 (one frame per video), got {max_images}")
-        super().__init__(mode=mode, lm=lm)
+        if frames_as not in FRAMES_AS or (frames_as == "video" and images.format != "jpeg"):
+            raise ValueError(f"frames_as must be one of {', '.join(FRAMES_AS)} (video: JPEG frames), got {frames_as!r} with {images.format}")
+        super().__init__(mode=mode, lm=lm, media="frames" if frames_as == "images" else "video")
         self.max_images = max_images
         self.images = images
+        self.frames_as = frames_as
 
     def show(self, videos: tuple[Frames, Frames]) -> Shown:
         chosen = cap_frames(len(videos[0]), len(videos[1]), self.max_images)
         warnings = (cap_warning(videos, chosen, self.max_images),) if sum(map(len, chosen)) < sum(map(len, videos)) else ()
+        images = [self.images.encode(videos[w].images, chosen[w]) for w in (0, 1)]
+        texts = tuple(describe_frames(videos[w], chosen[w], "AB"[w]) for w in (0, 1))
+        if self.frames_as == "images":
+            return Shown(texts=texts, media=tuple(images), chosen=chosen, warnings=warnings)
+        rate = videos[0].fps * len(chosen[0]) / max(len(videos[0]), 1)  # both videos keep the same rate
         return Shown(
-            texts=tuple(describe_frames(videos[w], chosen[w], "AB"[w]) for w in (0, 1)),
-            media=tuple(self.images.encode(videos[w].images, chosen[w]) for w in (0, 1)),
+            texts=texts,
+            media=tuple(Video(jpeg_frames=tuple(image.url.split(",", 1)[1] for image in images[w])) for w in (0, 1)),
             chosen=chosen,
             warnings=warnings,
+            lm_kwargs={"extra_body": {"media_io_kwargs": {"video": {"num_frames": -1, "fps": round(rate, 3)}}}},
         )
 
 
@@ -211,12 +230,13 @@ class VideoBaseline(SingleCallBaseline):
         lm: the LM of the `baseline` role (`viddiff.gemini.gemini_lm`: DSPy's other providers send no video).
     """
 
-    media = "video"
+    def __init__(self, *, mode: str = "closed", lm: dspy.LM | None = None):
+        super().__init__(mode=mode, lm=lm, media="video")
 
     def show(self, videos: tuple[Frames, Frames]) -> Shown:
         return Shown(
             texts=tuple(describe_clip(videos[w], "AB"[w]) for w in (0, 1)),
-            media=tuple(dspy.File.from_bytes(clip_bytes(videos[w]), mime_type="video/mp4") for w in (0, 1)),
+            media=tuple(Video.from_mp4(clip_bytes(videos[w])) for w in (0, 1)),
             chosen=tuple(list(range(len(videos[w]))) for w in (0, 1)),
         )
 

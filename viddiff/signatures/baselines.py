@@ -5,7 +5,7 @@ from typing import Literal
 
 import dspy
 
-from viddiff.signatures.types import StatedDifference
+from viddiff.signatures.types import StatedDifference, Video
 
 
 class DecideDifferencesFromFrames(dspy.Signature):
@@ -52,9 +52,9 @@ class DecideDifferencesFromVideos(dspy.Signature):
 
     action_description: str = dspy.InputField(desc="the action both videos show")
     video_a: str = dspy.InputField(desc="the length and frame rate of video A")
-    clip_a: dspy.File = dspy.InputField(desc="video A")
+    clip_a: Video = dspy.InputField(desc="video A")
     video_b: str = dspy.InputField(desc="the length and frame rate of video B")
-    clip_b: dspy.File = dspy.InputField(desc="video B")
+    clip_b: Video = dspy.InputField(desc="video B")
     differences: dict[str, str] = dspy.InputField(desc="key -> a statement that applies more to one video than to the other")
     answers: dict[str, Literal["a", "b"]] = dspy.OutputField(
         desc="every key of the differences -> 'a' if its statement applies more to video A, 'b' if more to video B"
@@ -71,8 +71,8 @@ class FindDifferencesFromVideos(dspy.Signature):
 
     action_description: str = dspy.InputField(desc="the action both videos show")
     video_a: str = dspy.InputField(desc="the length and frame rate of video A")
-    clip_a: dspy.File = dspy.InputField(desc="video A")
+    clip_a: Video = dspy.InputField(desc="video A")
     video_b: str = dspy.InputField(desc="the length and frame rate of video B")
-    clip_b: dspy.File = dspy.InputField(desc="video B")
+    clip_b: Video = dspy.InputField(desc="video B")
     n_differences: int = dspy.InputField(desc="the most differences to list")
     differences: list[StatedDifference] = dspy.OutputField(desc="the differences, most important first")

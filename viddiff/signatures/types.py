@@ -1,9 +1,12 @@
-"""Structured outputs of the signatures (pydantic, so DSPy parses and validates them)."""
+"""Structured outputs of the signatures (pydantic, so DSPy parses and validates them), and the
+`Video` input type."""
 
 from __future__ import annotations
 
-from typing import Literal
+import base64
+from typing import Any, Literal
 
+import dspy
 from pydantic import BaseModel, Field
 
 
@@ -43,3 +46,24 @@ class StatedDifference(BaseModel):
         description="a visual statement about how the action is performed, naming no video, e.g. 'the jump is higher'"
     )
     answer: Literal["a", "b"] = Field(description="'a' if the statement applies more to video A, 'b' if more to video B")
+
+
+class Video(dspy.Type):
+    """A video for a video LM, sent as one part: an MP4 as a file part (`from_mp4`; the Gemini
+    engine sends it as a video), or JPEG frames as one `video_url` of
+    `data:video/jpeg;base64,<frame>,<frame>,...` (`jpeg_frames`; how vLLM takes a video as
+    the frames the client sampled)."""
+
+    mp4: str | None = None
+    """The MP4, base64."""
+    jpeg_frames: tuple[str, ...] = ()
+    """Each frame's JPEG, base64."""
+
+    @classmethod
+    def from_mp4(cls, data: bytes) -> Video:
+        return cls(mp4=base64.b64encode(data).decode("ascii"))
+
+    def format(self) -> list[dict[str, Any]]:
+        if self.mp4 is not None:
+            return [{"type": "file", "file": {"file_data": f"data:video/mp4;base64,{self.mp4}"}}]
+        return [{"type": "video_url", "video_url": {"url": "data:video/jpeg;base64," + ",".join(self.jpeg_frames)}}]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Protocol
 
-from viddiff.config import LMConfig, RunConfig
+from viddiff.config import RunConfig
 from viddiff.data.frame_cache import FrameCache
 from viddiff.data.records import Difference, Sample
 from viddiff.data.sources import read_sample_frames
@@ -33,8 +33,8 @@ class System(Protocol):
         """The differences it is asked to decide in closed set."""
         ...
 
-    def build_lm(self, role: str, config: LMConfig, api_key: str) -> dspy.LM:
-        """The DSPy LM of one role."""
+    def build_lm(self, role: str, config: RunConfig, api_key: str) -> dspy.LM:
+        """The DSPy LM of one role of the run."""
         ...
 
     def build(self, config: RunConfig, lms: Mapping[str, dspy.LM]) -> dspy.Module:
@@ -51,10 +51,10 @@ class System(Protocol):
 class DSPyProviders:
     """Every role's LM through DSPy's own providers (`viddiff.lms.build_lm`)."""
 
-    def build_lm(self, role: str, config: LMConfig, api_key: str) -> dspy.LM:
+    def build_lm(self, role: str, config: RunConfig, api_key: str) -> dspy.LM:
         from viddiff.lms import build_lm
 
-        return build_lm(config, api_key)
+        return build_lm(config.lms[role], api_key)
 
 
 def read_videos(sample: Sample, config: RunConfig, *, fps_table: str, cache: FrameCache | None = None) -> tuple[Frames, Frames]:

@@ -45,7 +45,17 @@ class FramesSystem(DSPyProviders):
             max_images=config.max_images,
             lm=lms.get("baseline"),
             images=ImageEncoding.of(config),
+            frames_as=config.frames_as,
         )
+
+    def build_lm(self, role: str, config: RunConfig, api_key: str) -> dspy.LM:
+        """With `frames_as: video`, the baseline's LM goes through litellm: DSPy's own client
+        has no `video_url` part."""
+        if role != "baseline" or config.frames_as != "video":
+            return super().build_lm(role, config, api_key)
+        from viddiff.lms import build_lm
+
+        return build_lm(config.lms[role], api_key, engine="litellm")
 
     def run_sample(
         self,

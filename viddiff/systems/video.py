@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
-from viddiff.config import LMConfig, RunConfig
+from viddiff.config import RunConfig
 from viddiff.systems.frames import FramesSystem
 
 if TYPE_CHECKING:
@@ -27,9 +27,9 @@ class VideoSystem(FramesSystem):
 
         return VideoBaseline(mode=config.mode, lm=lms.get("baseline"))
 
-    def build_lm(self, role: str, config: LMConfig, api_key: str) -> dspy.LM:
+    def build_lm(self, role: str, config: RunConfig, api_key: str) -> dspy.LM:
         if role != "baseline":
             return super().build_lm(role, config, api_key)
         from viddiff.gemini import gemini_lm
 
-        return gemini_lm(config, api_key)
+        return gemini_lm(config.lms[role], api_key)
