@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import warnings
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
 from viddiff.config import LMConfig
@@ -154,3 +155,53 @@ def total_cost(costs: Iterable[float | None]) -> float | None:
     """Summed costs (e.g. the `cost_usd` of run records); None when any is unknown."""
     costs = list(costs)
     return None if any(c is None for c in costs) else round(sum(costs), 6)
+
+
+def usage_tokens(usage: Mapping[str, Mapping[str, Any]]) -> int:
+    """Prompt plus completion tokens over the models of a usage record."""
+    return sum(int(u.get("prompt_tokens") or 0) + int(u.get("completion_tokens") or 0) for u in usage.values())
+
+
+@dataclass(frozen=True)
+class UsagePerSample:
+    """What one sample cost on average: LM calls, images and videos sent (over the samples whose
+    record counted them, `counted`), tokens, and dollars (None when a model's price is unknown)."""
+
+    samples: int
+    counted: int
+    lm_calls: float | None
+    images: float | None
+    videos: float | None
+    tokens: float | None
+    cost_usd: float | None
+
+    def text(self) -> str:
+        """'per sample: 1.0 LM calls, 20.5 images, 0.0 videos, 612 tokens, $0.0123'."""
+        if not self.samples:
+            return "per sample: no samples"
+        parts = [f"{self.lm_calls:.1f} LM calls, {self.images:.1f} images, {self.videos:.1f} videos"] if self.counted else []
+        parts += [f"{self.tokens:,.0f} tokens", cost_text(self.cost_usd)]
+        return "per sample: " + ", ".join(parts)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def usage_per_sample(records: Sequence) -> UsagePerSample:
+    """The mean cost of one of `records` (run records: `usage`, `cost_usd`, `lm_calls`, ...)."""
+    records = list(records)
+    counted = [r for r in records if r.lm_calls is not None]
+
+    def mean(values: Iterable[float], n: int) -> float | None:
+        return round(sum(values) / n, 3) if n else None
+
+    cost = total_cost(r.cost_usd for r in records)
+    return UsagePerSample(
+        samples=len(records),
+        counted=len(counted),
+        lm_calls=mean((r.lm_calls for r in counted), len(counted)),
+        images=mean((r.images or 0 for r in counted), len(counted)),
+        videos=mean((r.videos or 0 for r in counted), len(counted)),
+        tokens=mean((usage_tokens(r.usage) for r in records), len(records)),
+        cost_usd=None if cost is None or not records else round(cost / len(records), 6),
+    )

@@ -1,8 +1,7 @@
-"""Progress of one program call on stderr: the stage it is in and the LM calls done, with an ETA,
-and a bar per video while CLIP embeds its frames.
-
-A DSPy callback, so the program itself knows nothing of it: `dspy.context(callbacks=[progress])`;
-the embedder hears of it through `viddiff.clip.progress.embedding_progress`.
+"""Watching a program's LM calls through DSPy callbacks, so the program itself knows nothing of
+it: `StageProgress` shows on stderr the stage a call is in and the LM calls done, with an ETA,
+and a bar per video while CLIP embeds its frames (the embedder hears of it through
+`viddiff.clip.progress.embedding_progress`); `RequestCounter` counts what a sample's calls send.
 """
 
 from __future__ import annotations
@@ -78,3 +77,35 @@ class StageProgress(BaseCallback):
         embedding_progress.reset(self._embedding)
         self.bar.set_description("done", refresh=False)
         self.bar.close()
+
+
+class RequestCounter(BaseCallback):
+    """Counts the LM calls made under it (`dspy.context(callbacks=[..., counter])`, which reaches
+    DSPy's and viddiff's worker threads) and the images and videos they carry. Calls answered from
+    DSPy's cache count too: the figures say what the system asks for."""
+
+    def __init__(self):
+        self.calls = self.images = self.videos = 0
+        self._lock = threading.Lock()
+
+    def on_lm_start(self, call_id, instance, inputs):
+        kinds = [part_kind(part) for message in inputs.get("messages") or () for part in _parts(message)]
+        with self._lock:
+            self.calls += 1
+            self.images += kinds.count("image")
+            self.videos += kinds.count("video")
+
+
+def part_kind(part) -> str | None:
+    """`image`, `video` or None for one content part of an OpenAI-style message."""
+    kind = part.get("type") if isinstance(part, dict) else None
+    if kind == "image_url":
+        return "image"
+    if kind == "video_url" or (kind == "file" and str(part.get("file", {}).get("file_data", "")).startswith("data:video/")):
+        return "video"
+    return None
+
+
+def _parts(message) -> list:
+    content = message.get("content") if isinstance(message, dict) else None
+    return content if isinstance(content, list) else []

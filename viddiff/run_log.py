@@ -87,6 +87,11 @@ class SampleRecord(_Record):
     usage: dict[str, dict[str, Any]] = Field(default_factory=dict)
     cost_usd: float | None = 0.0
     """Estimated USD cost of its LM calls; None when a model's price is unknown."""
+    lm_calls: int | None = None
+    images: int | None = None
+    videos: int | None = None
+    """LM calls it made (cache hits included) and the images and videos they carried; None in
+    records written before they were counted."""
     seconds: float = 0.0
     warnings: list[str] = Field(default_factory=list)
     """Problems that did not stop the sample, such as a video that decoded short of its length."""

@@ -17,7 +17,7 @@ from viddiff.data.records import Sample
 from viddiff.errors import ViddiffError, error_text
 from viddiff.evaluation.predictions import SampleAnswers, to_benchmark_format
 from viddiff.evaluation.scoring import Selection, metrics, score_samples, write_scores
-from viddiff.lms import redact, total_cost
+from viddiff.lms import UsagePerSample, redact, total_cost, usage_per_sample, usage_tokens
 from viddiff.run_log import RunLog, SampleRecord
 from viddiff.systems.base import sample_record
 from viddiff.task import Task
@@ -83,6 +83,8 @@ class RunSummary:
     """Benchmark rows that could not be read (recorded as failed samples)."""
     warned: int = 0
     """Samples of this call recorded with warnings (a video decoded short of its length)."""
+    per_sample: UsagePerSample | None = None
+    """What a sample of this call cost on average."""
 
 
 def run_task(
@@ -149,7 +151,7 @@ def run_task(
     log.write_predictions(to_benchmark_format(log.records().values(), task.bench.n_rows))
     return RunSummary(
         log.path, len(task.samples), len(todo), errors, tokens, total_cost(r.cost_usd for r in finished),
-        task.excluded, len(task.bench.row_errors), sum(bool(r.warnings) for r in finished),
+        task.excluded, len(task.bench.row_errors), sum(bool(r.warnings) for r in finished), usage_per_sample(finished),
     )
 
 
@@ -159,14 +161,22 @@ def _run_sample(task: Task, program: dspy.Module, sample: Sample, frame_cache: F
     from viddiff.clip import WeightsError
     from viddiff.programs.viddiff import FATAL_ERRORS
 
-    started = time.perf_counter()
+    import dspy
+
+    from viddiff.progress import RequestCounter
+
+    started, counter = time.perf_counter(), RequestCounter()
     try:
-        record = task.system.run_sample(program, sample, task.config, frame_cache=frame_cache, lms=lms)
+        with dspy.context(callbacks=[*dspy.settings.callbacks, counter]):
+            record = task.system.run_sample(program, sample, task.config, frame_cache=frame_cache, lms=lms)
     except (WeightsError, *FATAL_ERRORS):
         raise
     except Exception as e:  # one failed sample must not stop the run
         record = sample_record(sample, status="error", error=error_text(e))
-    return record.model_copy(update={"seconds": round(time.perf_counter() - started, 3)})
+    return record.model_copy(update={
+        "seconds": round(time.perf_counter() - started, 3),
+        "lm_calls": counter.calls, "images": counter.images, "videos": counter.videos,
+    })
 
 
 def score_task(task: Task, lms: Mapping[str, dspy.LM], out: str | Path) -> dict[str, Any]:
@@ -186,16 +196,16 @@ def score_task(task: Task, lms: Mapping[str, dspy.LM], out: str | Path) -> dict[
         excluded_because=task.excluded_because,
         not_predicted=len(task.samples) - len(answers),
         row_errors=len(task.bench.row_errors),
-        usage={"tokens": sum(usage_tokens(r.usage) for r in selected), "cost_usd": total_cost(r.cost_usd for r in selected)},
+        usage={
+            "tokens": sum(usage_tokens(r.usage) for r in selected),
+            "cost_usd": total_cost(r.cost_usd for r in selected),
+            "per_sample": usage_per_sample(selected).to_dict(),
+        },
     )
     document = metrics(outcomes, mode=scorer.mode, protocol=scorer.protocol, selection=selection)
     write_scores(log.path, outcomes, document)
     return document
 
-
-def usage_tokens(usage: Mapping[str, Mapping[str, Any]]) -> int:
-    """Prompt plus completion tokens over the models of a usage record."""
-    return sum(int(u.get("prompt_tokens") or 0) + int(u.get("completion_tokens") or 0) for u in usage.values())
 
 
 def _redacted(record: SampleRecord, secrets: list[str]) -> SampleRecord:

@@ -81,6 +81,8 @@ def test_closed_run_scores_and_compares_with_viddiff_on_the_same_samples(synth_d
         assert record["status"] == "ok" and record["usage"] and record["warnings"] == []
         assert [(p["key"], p["answer"]) for p in record["predictions"]] == [(k, "ab"[int(k) % 2]) for k in asked]
         assert all(p["frames_a"] == record["predictions"][0]["frames_a"] for p in record["predictions"])
+        sent_images = len(record["predictions"][0]["frames_a"]) + len(record["predictions"][0]["frames_b"])
+        assert (record["lm_calls"], record["images"], record["videos"]) == (1, sent_images, 0)
 
     # Scored: outcomes for every labelled difference, metrics over the a/b ones, nothing missing.
     outcomes = [json.loads(line) for line in (out / "outcomes.jsonl").read_text().splitlines()]
@@ -88,7 +90,9 @@ def test_closed_run_scores_and_compares_with_viddiff_on_the_same_samples(synth_d
     metrics = json.loads((out / "metrics.json").read_text())
     positives = sum(v in ("a", "b") for row in rows for v in _labels(row).values())
     assert metrics["overall"]["n"] == positives and metrics["overall"]["missing"] == 0
-    assert "metrics:" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    images = sum(r["images"] for r in records.values()) / len(records)
+    assert f"frames system, per sample: 1.0 LM calls, {images:.1f} images, 0.0 videos, " in printed and "metrics:" in printed
 
     # VidDiff on the same samples, then the paired comparison.
     viddiff_out = tmp_path / "viddiff"

@@ -58,7 +58,7 @@ def test_closed_run_sends_each_trimmed_clip_once_scores_and_compares_with_viddif
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["system"] == "video" and manifest["sampling_rates"] == {"ballsports": 5.0, "fitness": 4.0}
     records = _records(out)
-    assert all(r["status"] == "ok" and r["usage"] for r in records)
+    assert all(r["status"] == "ok" and r["usage"] and (r["lm_calls"], r["images"], r["videos"]) == (1, 0, 2) for r in records)
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["overall"]["n"] > 0 and metrics["overall"]["missing"] == 0
     for path in out.iterdir():  # the key never reaches a run file
@@ -71,6 +71,10 @@ def test_closed_run_sends_each_trimmed_clip_once_scores_and_compares_with_viddif
             "run", str(synth_dir), "--out", str(viddiff_out), "--localization", "uniform", "--no-lm-cache", "--lm", "openai/test-model",
             "--api-base", server.api_base, "--api-key-env", "VIDDIFF_TEST_KEY", "--cache-dir", str(tmp_path / "cache"),
         ]) == 0
+    viddiff_records = _records(viddiff_out)
+    for record in viddiff_records:  # uniform localization: planner, linker, then one differencer call per difference
+        assert record["lm_calls"] == 2 + len(record["predictions"])
+        assert record["images"] == sum(len(p["frames_a"]) + len(p["frames_b"]) for p in record["predictions"]) and record["videos"] == 0
     capsys.readouterr()
     assert main(["compare", str(out), str(viddiff_out), "--bootstrap", "200"]) == 0
     printed = capsys.readouterr().out

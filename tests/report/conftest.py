@@ -139,14 +139,15 @@ class ScriptedMatcher:
 def make_run(bench_dir, tmp_path):
     """Builds a scored run directory; `video_root` overrides where its videos are looked for."""
 
-    def make(mode: str = "closed", *, video_root: Path | None = None, name: str = "run") -> Path:
+    def make(mode: str = "closed", *, video_root: Path | None = None, name: str = "run", system: str = "viddiff") -> Path:
+        """`system` other than viddiff: records that counted one LM call with 20 images each."""
         log = RunLog(tmp_path / name)
-        config = RunConfig(source=str(bench_dir), video_root=str(video_root) if video_root else None, mode=mode)
+        config = RunConfig(source=str(bench_dir), video_root=str(video_root) if video_root else None, mode=mode, system=system)
         provenance = {"git": {"commit": "0123456789abcdef", "dirty": True}, "packages": {}, "started": "2025-01-02T03:04:05+00:00"}
         samples = load_benchmark(bench_dir).samples
-        log.create(Manifest(config=config.to_dict(), system="viddiff", sampling_rates={"fitness": 8.0, "ballsports": 5.0}, provenance=provenance))
+        log.create(Manifest(config=config.to_dict(), system=system, sampling_rates={"fitness": 8.0, "ballsports": 5.0}, provenance=provenance))
         for record in _records(samples):
-            log.append(record)
+            log.append(record if system == "viddiff" else record.model_copy(update={"lm_calls": 1, "images": 20, "videos": 0}))
         scorer = ClosedScorer() if mode == "closed" else OpenScorer(ScriptedMatcher())
         records = log.records()
         log.write_outcomes([o for s in samples for o in scorer.score(s, SampleAnswers.from_record(records[s.sample_key]))])

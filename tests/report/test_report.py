@@ -243,3 +243,25 @@ def test_synthetic_scores_carry_a_caveat_beside_the_published_rows(make_run):
     html, markdown = (path.read_text() for path in render_report(make_run(), samples=0))
     caveat = "This run is on the synthetic benchmark (`viddiff synth`): its scores are not comparable to the published VidDiffBench rows."
     assert caveat in html.replace("&#x27;", "'") and caveat in markdown
+
+
+def test_other_runs_of_the_benchmark_sit_beside_it_with_their_cost_per_sample(make_run, capsys):
+    run, frames = make_run(), make_run(name="frames", system="frames")
+    html_path, markdown_path = render_report(run, others=[frames])
+    html, markdown = html_path.read_text(), markdown_path.read_text()
+    # The split table: this run, the frames run (labelled with its system, models and folder), the published rows.
+    cells = "| 62.5 (n=8) | 90.0\\* (n=10) | 50.0 (n=4) | 67.5 |"
+    assert "| **this run (openai/gpt-4o-2024-08-06)** | **62.5 (n=8)** |" in markdown
+    assert f"| frames (openai/gpt-4o-2024-08-06) [frames] {cells}" in markdown
+    assert markdown.index("[frames] |") < markdown.index("VidDiff (published)")
+    # Cost per sample: 4 records, 3 of 1,050 tokens and $0.0125; the VidDiff records predate the counts.
+    assert "| run | samples | LM calls | images | videos | tokens | cost |" in markdown
+    assert "| **viddiff (localization viterbi) [run]** | **4** | **–** | **–** | **–** | **788** | **$0.0094** |" in markdown
+    assert "| frames [frames] | 4 | 1.0 | 20.0 | 0.0 | 788 | $0.0094 |" in markdown
+    assert "frames [frames]</td>" in html and "<dt>system</dt><dd>viddiff (localization viterbi)</dd>" in html
+    assert report_cli.run(argparse.Namespace(run_dir=str(run), others=[str(frames)], samples=0, out=None)) == 0
+
+
+def test_runs_of_another_mode_are_refused(make_run):
+    with pytest.raises(ReportError, match=r"open-set run of .*; the report sets beside .* only closed-set runs of"):
+        render_report(make_run(), others=[make_run("open", name="open")])

@@ -18,10 +18,9 @@ from viddiff.data.frame_cache import FrameCache
 from viddiff.data.records import Difference
 from viddiff.data.video import FOLDER_NEEDS_RATE, read_frames
 from viddiff.errors import VideoError, ViddiffError
-from viddiff.lms import redact
+from viddiff.lms import redact, usage_tokens
 from viddiff.retrieval.modes import LOCALIZATION_MODES
 from viddiff.run_log import new_run_path
-from viddiff.runner import usage_tokens
 from viddiff.systems import system_for
 from viddiff.task import keys_for, lms_for, program_for
 

@@ -15,16 +15,19 @@ def add_parser(commands) -> None:
             "Render RUN_DIR (a run directory, scored when `viddiff run` finishes or by `viddiff eval --run`) as report.html, a single self-contained page "
             "(split table next to the published figures, per-action chart, per-difference table, "
             "errors, cost, and the frames each difference was judged on for a few samples), and "
-            "report.md, a Markdown summary."
+            "report.md, a Markdown summary. More runs of the same benchmark and mode (other systems, "
+            "models or prompts) appear beside it in the split and cost tables."
         ),
         epilog=(
             "examples:\n"
             "  viddiff report runs/easy-closed\n"
-            "  viddiff report runs/easy-open --samples 5 --out reports/easy-open"
+            "  viddiff report runs/easy-open --samples 5 --out reports/easy-open\n"
+            "  viddiff report runs/paper runs/paper-frames runs/paper-gemini   # the systems side by side"
         ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("run_dir", metavar="RUN_DIR", help="a run directory holding metrics.json")
+    parser.add_argument("others", nargs="*", metavar="OTHER_RUN", help="more scored runs of the same benchmark and mode, shown beside it")
     parser.add_argument(
         "--samples",
         type=int,
@@ -39,6 +42,6 @@ def add_parser(commands) -> None:
 def run(args: argparse.Namespace) -> int:
     from viddiff.report import render_report  # matplotlib, for the chart
 
-    html_path, markdown_path = render_report(args.run_dir, samples=args.samples, out=args.out)
+    html_path, markdown_path = render_report(args.run_dir, others=args.others, samples=args.samples, out=args.out)
     print(f"report: {html_path}\nsummary: {markdown_path}")
     return 0

@@ -98,6 +98,8 @@ def run(args: argparse.Namespace) -> int:
         f"{summary.samples} samples in {summary.path} ({summary.ran} run now, {summary.errors} with errors, "
         f"{summary.tokens} tokens, {cost_text(summary.cost_usd)}); predictions: {RunLog(summary.path).predictions_path}"
     )
+    if summary.ran:
+        print(f"{config.system} system, {summary.per_sample.text()}")
     if summary.excluded:
         print(f"{summary.excluded} samples left out: the compiled program {config.program} was compiled on them")
     print(format_summary(score_task(task, task.lms(api_keys), out)))

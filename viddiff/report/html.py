@@ -26,6 +26,7 @@ from viddiff.report.tables import (
     significance_legend,
     split_table,
     system_text,
+    systems_table,
     usage_table,
     warning_table,
 )
@@ -80,8 +81,8 @@ NUMERIC = re.compile(r"^[<$–]?[\d.,]*\d[\d.,]*%?\*?( \(n=\d+\))?$|^–$")
 """Cells right-aligned: numbers, percentages with a mark, p-values, costs, the '–' of no value."""
 
 
-def render_html(run: ScoredRun, chart_png: bytes | None, views: Sequence[SampleView]) -> str:
-    """The whole page."""
+def render_html(run: ScoredRun, chart_png: bytes | None, views: Sequence[SampleView], others: Sequence[ScoredRun] = ()) -> str:
+    """The whole page; `others` (runs of the same benchmark and mode) appear in the split and cost tables."""
     metrics = run.metrics
     metric = metrics["metric"][0].upper() + metrics["metric"][1:]
     sections = [
@@ -90,7 +91,7 @@ def render_html(run: ScoredRun, chart_png: bytes | None, views: Sequence[SampleV
             "splits",
             f"{metric} by split",
             _note(headline(metrics))
-            + _table(split_table(run))
+            + _table(split_table(run, others))
             + (_note(average_note(run), kind="warning") if average_note(run) else "")
             + _note(significance_legend(metrics["mode"]))
             + _note(published_note(run)),
@@ -110,7 +111,13 @@ def render_html(run: ScoredRun, chart_png: bytes | None, views: Sequence[SampleV
             + _table(localization_table(run)),
         ),
         _section("errors", "Errors", _errors(run)),
-        _section("usage", "Usage and cost", _table(usage_table(run))),
+        _section(
+            "usage",
+            "Usage and cost",
+            _note("Per sample, averaged over each run's records: LM calls (answers from the cache included), images and videos sent, tokens, cost.")
+            + _table(systems_table([run, *others]))
+            + _table(usage_table(run)),
+        ),
         _section("samples", "Samples: the frames each difference was judged on", _samples(views)),
     ]
     title = f"VidDiff report: {run.path.name}"

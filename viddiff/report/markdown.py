@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from viddiff.evaluation.scoring import headline
 from viddiff.lms import cost_text, total_cost
@@ -16,12 +16,13 @@ from viddiff.report.tables import (
     sample_error_table,
     significance_legend,
     split_table,
+    systems_table,
 )
 from viddiff.run_log import ScoredRun
 
 
-def render_markdown(run: ScoredRun) -> str:
-    """The summary as Markdown text."""
+def render_markdown(run: ScoredRun, others: Sequence[ScoredRun] = ()) -> str:
+    """The summary as Markdown text; `others` appear in the split and cost tables."""
     metrics, samples = run.metrics, run.metrics.get("samples", {})
     sample_errors, difference_errors = sample_error_table(run), difference_error_table(run)
     lines = [
@@ -34,7 +35,7 @@ def render_markdown(run: ScoredRun) -> str:
         "",
         f"## {metrics['metric']} by split",
         "",
-        markdown_table(split_table(run)),
+        markdown_table(split_table(run, others)),
         "",
         _escape(significance_legend(metrics["mode"])),
         "",
@@ -53,6 +54,10 @@ def render_markdown(run: ScoredRun) -> str:
         f"- differences left undecided by an error: {len(difference_errors.rows) + difference_errors.more}",
         f"- warnings (such as a video decoded short of its length): {sum(len(r.warnings) for r in run.records)}",
         f"- run cost: {cost_text(total_cost(r.cost_usd for r in run.records))}",
+        "",
+        "Per sample (LM calls include answers from the cache):",
+        "",
+        markdown_table(systems_table([run, *others])),
         "",
     ]
     return "\n".join(lines)

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from viddiff.data.records import SPLITS
 from viddiff.data.synth.actions import ACTIONS as SYNTHETIC_ACTIONS
 from viddiff.errors import ViddiffError
-from viddiff.lms import cost_text, total_cost
+from viddiff.lms import cost_text, total_cost, usage_per_sample
 from viddiff.report.published import PUBLISHED, PUBLISHED_SOURCE, RANDOM_BASELINE
 from viddiff.retrieval.localization_error import summarize_errors
 from viddiff.run_log import ScoredRun
@@ -112,15 +112,38 @@ def system_text(run: ScoredRun) -> str:
     return run.manifest.system
 
 
-def split_table(run: ScoredRun) -> Table:
-    """This run's easy / medium / hard / avg next to the published rows of the same mode; the avg
-    cell stays empty unless all three splits were scored (see `average_note`)."""
-    splits = run.metrics.get("splits", {})
-    cells = [_group_cell(splits[s]) if s in splits else "–" for s in SPLITS]
-    rows = [(run_label(run), *cells, percent(run.metrics.get("avg")))]
+def split_table(run: ScoredRun, others: Sequence[ScoredRun] = ()) -> Table:
+    """This run's easy / medium / hard / avg, then each of `others` (runs of the same benchmark and
+    mode, labelled with their system, models and folder), then the published rows of the mode;
+    an avg cell stays empty unless all three splits were scored (see `average_note`)."""
+    rows = [(run_label(run), *_split_cells(run))]
+    rows += [(f"{system_text(other)} {run_label(other).removeprefix('this run ')} [{other.path.name}]", *_split_cells(other)) for other in others]
     for system, scores in PUBLISHED.get(run.mode, {}).items():
         rows.append((f"{system} (published)", *(f"{score:.1f}" for score in scores)))
     return Table(("system", *SPLITS, "avg"), rows, highlighted=frozenset({0}))
+
+
+def _split_cells(run: ScoredRun) -> list[str]:
+    splits = run.metrics.get("splits", {})
+    return [*(_group_cell(splits[s]) if s in splits else "–" for s in SPLITS), percent(run.metrics.get("avg"))]
+
+
+def systems_table(runs: Sequence[ScoredRun]) -> Table:
+    """What one sample cost each run: LM calls, images and videos sent (cache hits included),
+    tokens and dollars, averaged over its records."""
+    rows = []
+    for run in runs:
+        usage = usage_per_sample(run.records)
+        counted = usage.counted > 0
+
+        def figure(value: float | None) -> str:
+            return f"{value:.1f}" if counted and value is not None else "–"
+
+        rows.append((
+            f"{system_text(run)} [{run.path.name}]", str(usage.samples), figure(usage.lm_calls), figure(usage.images),
+            figure(usage.videos), f"{usage.tokens:,.0f}" if usage.tokens is not None else "–", cost_text(usage.cost_usd),
+        ))
+    return Table(("run", "samples", "LM calls", "images", "videos", "tokens", "cost"), rows, highlighted=frozenset({0}))
 
 
 def average_note(run: ScoredRun) -> str | None:
