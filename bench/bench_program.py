@@ -1,10 +1,11 @@
-"""LM calls, images, tokens and wall time per sample of `viddiff run` on the synthetic benchmark,
-for VidDiff (each localization mode) and the frames baseline, beside the published protocol's calls.
+"""LM calls, images, videos, tokens and wall time per sample of `viddiff run` on the synthetic
+benchmark, for VidDiff (each localization mode) and the single-call baselines (frames as images,
+frames as one video item each, and the Gemini video system), beside the published protocol's calls.
 
 Run from the repository root: .venv/bin/python bench/bench_program.py [--pairs 12]
 
-The LMs are the test suite's OpenAI-compatible loopback server (tests/lm, answers in zero
-time), so the figures count the program's own work: decoding, CLIP (a tiny random-weight
+The LMs are the test suite's loopback servers (tests/lm: OpenAI-compatible, and a fake of the
+Gemini REST API; answers in zero time), so the figures count the program's own work: decoding, CLIP (a tiny random-weight
 model for the viterbi mode), JPEG encoding, DSPy formatting and HTTP. A real LM adds its
 latency per call; the calls per sample are the same.
 """
@@ -12,6 +13,7 @@ latency per call; the calls per sample are the same.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
@@ -23,6 +25,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "true")
 
+from tests.lm.gemini_server import gemini_server  # noqa: E402
 from tests.lm.loopback_server import loopback_server  # noqa: E402
 from tests.cli.test_frames_cli import frames_engine  # noqa: E402
 from tests.lm.viddiff_roles import scripted_engine  # noqa: E402
@@ -64,32 +67,44 @@ def main_bench() -> None:
     print("calls/sample: the system's own LM calls (not the open-set scorer's); published: the published")
     print("protocol's 3 + 1 per decided difference for the same samples; tokens: as the loopback server counts them")
     print(
-        f"{'system':<8} {'mode':<8} {'localization':<12} {'calls/sample':>12} {'published':>9} {'images/sample':>13} "
-        f"{'images/call':>11} {'tokens/sample':>13} {'seconds':>8} {'s/sample':>8}"
+        f"{'system':<13} {'mode':<7} {'localization':<12} {'calls/sample':>12} {'published':>9} {'images/sample':>13} "
+        f"{'videos/sample':>13} {'tokens/sample':>13} {'seconds':>8} {'s/sample':>8}"
     )
     runs = [("viddiff", mode, localization) for mode in ("closed", "open") for localization in ("viterbi", "uniform", "random")]
-    runs += [("frames", mode, "-") for mode in ("closed", "open")]
+    runs += [(system, mode, "-") for system in ("frames", "frames-video", "video") for mode in ("closed", "open")]
+    os.environ.setdefault("GEMINI_API_KEY", "bench-key-not-secret")
     for system, mode, localization in runs:
         out = work / f"run-{system}-{mode}-{localization}"
-        with loopback_server(scripted_engine(choice="hash") if system == "viddiff" else frames_engine()) as server:
+        with contextlib.ExitStack() as servers:
+            server = servers.enter_context(loopback_server(scripted_engine(choice="hash") if system == "viddiff" else frames_engine()))
+            lm = ["--lm", "openai/bench-model", "--api-base", server.api_base]
+            if system == "video":  # the baseline on the fake Gemini API, the open-set matcher on the OpenAI-compatible one
+                gemini = servers.enter_context(gemini_server(frames_engine()))
+                config = out.with_suffix(".yaml")
+                config.write_text(
+                    f"lms:\n  baseline: {{model: gemini/bench-model, api_base: '{gemini.url}'}}\n"
+                    f"  matcher: {{model: openai/bench-model, api_base: '{server.api_base}'}}\n"
+                )
+                lm = ["--config", str(config)]
+            system_args = {
+                "viddiff": ["--system", "viddiff", "--localization", localization],
+                "frames": ["--system", "frames"],
+                "frames-video": ["--system", "frames", "--frames-as", "video"],
+                "video": ["--system", "video"],
+            }[system]
             started = time.perf_counter()
             main([
-                "run", str(work / "synth"), "--out", str(out), "--mode", mode, "--system", system,
-                *(["--localization", localization] if system == "viddiff" else []),
-                "--lm", "openai/bench-model", "--api-base", server.api_base, "--cache-dir", str(work / "cache"),
+                "run", str(work / "synth"), "--out", str(out), "--mode", mode, *system_args, *lm, "--cache-dir", str(work / "cache"),
                 "--clip-model", "viddiff-bench-tiny", "--clip-pretrained", str(checkpoint), "--clip-device", "cpu",
             ])
             seconds = time.perf_counter() - started
-            calls = [c for c in server.calls if not SCORING_FIELDS & set(c.output_fields)]
         records = [json.loads(line) for line in (out / "records.jsonl").read_text().splitlines()]
         published = f"{3 + sum(len(r['predictions']) for r in records) / args.pairs:.2f}" if system == "viddiff" else "-"
         tokens = sum(int(u.get("total_tokens") or 0) for r in records for u in r["usage"].values())
-        images = sum(len(c.image_urls) for c in calls)
-        image_calls = sum(1 for c in calls if c.image_urls)
+        calls, images, videos = (sum(r[field] for r in records) / args.pairs for field in ("lm_calls", "images", "videos"))
         print(
-            f"{system:<8} {mode:<8} {localization:<12} {len(calls) / args.pairs:>12.2f} {published:>9} "
-            f"{images / args.pairs:>13.2f} {images / max(image_calls, 1):>11.2f} {tokens / args.pairs:>13.0f} "
-            f"{seconds:>8.1f} {seconds / args.pairs:>8.2f}"
+            f"{system:<13} {mode:<7} {localization:<12} {calls:>12.2f} {published:>9} {images:>13.2f} {videos:>13.2f} "
+            f"{tokens / args.pairs:>13.0f} {seconds:>8.1f} {seconds / args.pairs:>8.2f}"
         )
 
 

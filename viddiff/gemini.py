@@ -157,6 +157,11 @@ class GeminiEngine:
         except errors.APIError:  # an undeleted upload expires after 48 hours
             pass
 
+    def __deepcopy__(self, memo) -> GeminiEngine:
+        """Copies of a program (optimizers make many) share the engine: it holds only the client
+        and settings, and is safe to call from several threads."""
+        return self
+
     def close(self) -> None:
         self._client.close()
 

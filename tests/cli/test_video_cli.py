@@ -137,3 +137,23 @@ def test_diff_with_the_video_system(synth_dir, tmp_path, monkeypatch, capsys):
     result = json.loads((out / "result.json").read_text())
     assert result["config"]["system"] == "video" and len(result["predictions"]) == 1
     assert "the squat is deeper" in capsys.readouterr().out
+
+
+def test_compile_optimizes_the_video_baseline_prompt_and_a_run_uses_it(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("GEMINI_API_KEY", KEY)
+    synth = tmp_path / "synth"
+    generate_benchmark(synth, pairs=12, seed=41, progress=False)
+    program = tmp_path / "video.json"
+    with gemini_server(frames_engine(choice="hash")) as server:
+        lm = ["--system", "video", "--baseline-lm", "gemini/gemini-test", "--api-base", server.url, "--cache-dir", str(tmp_path / "cache")]
+        assert main([
+            "compile", str(synth), "--optimizer", "instructions", "--out", str(program), "--held-out-fraction", "0.75",
+            "--trials", "2", "--candidates", "2", *lm,
+        ]) == 0
+        answering = [g for g in server.generations if "answers" in g.call.output_fields]
+        assert answering and all(len(g.videos) == 2 for g in answering)  # the others propose instructions
+        assert [k for k in json.loads(program.read_text()) if k not in ("metadata", "viddiff")] == ["baseline.answer"]
+        assert main(["run", str(synth), "--program", str(program), "--out", str(tmp_path / "run"), *lm]) == 0
+    printed = capsys.readouterr().out
+    assert "accuracy on the test part (never seen while compiling)" in printed
+    assert "9 samples left out: the compiled program" in printed
