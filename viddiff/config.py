@@ -41,9 +41,11 @@ FRAME_SAMPLING = ("rate", "stride")
 frame, k = int(fps_original / fps), as the published code sampled."""
 FULL_RESOLUTION = "full"
 """The value of `image_size` (YAML or --image-size) that keeps frames at full resolution (None)."""
-ROLES = ("proposer", "planner", "differencer", "baseline", "matcher")
+ROLES = ("proposer", "planner", "differencer", "baseline", "matcher", "reflection")
 """LM roles: proposes differences, plans stages and links, decides each difference, answers a
-whole sample from all its frames (the frames system), scores open-set output."""
+whole sample from all its frames (the single-call systems), scores open-set output, and, when
+compiling, writes new instructions (GEPA's reflection, which sees the frames: it must take
+images; MIPROv2's proposals)."""
 DEFAULT_MODEL = "openai/gpt-4o-2024-08-06"
 """The camera-ready paper's proposer and differencer."""
 DEFAULT_CLIP_MODEL = "ViT-bigG-14"

@@ -11,7 +11,7 @@ from viddiff.cli.options import add_mode_option, add_program_options, build_conf
 from viddiff.data.benchmark import DEFAULT_SOURCE
 from viddiff.data.records import SPLITS
 from viddiff.errors import ViddiffError
-from viddiff.optimize.compile import OPTIMIZERS, STAGES, CompileInterrupted, CompileSettings, compile_task
+from viddiff.optimize.compile import OPTIMIZERS, STAGES, CompileInterrupted, CompileSettings, compile_roles, compile_task
 from viddiff.task import Task
 
 
@@ -29,6 +29,8 @@ def add_parser(commands) -> None:
             "optimizers:\n"
             "  instructions  MIPROv2, instructions only (zero demos; no image pasted into text prompts)\n"
             "  fewshot       BootstrapFewShot, at most --max-demos demos per predictor\n"
+            "  gepa          GEPA: --reflection-lm (it must take images) reads per-difference feedback beside\n"
+            "                the frames and rewrites the instructions, within --max-metric-calls\n"
             "examples:\n"
             "  viddiff compile runs/synth --mode closed --optimizer instructions --out programs/closed.json\n"
             "  viddiff compile jmhb/VidDiffBench --video-root DIR --split easy --mode closed \\\n"
@@ -52,7 +54,7 @@ def add_parser(commands) -> None:
     parser.add_argument("--trials", type=int, default=6, help="instructions: combinations tried (default: 6)")
     parser.add_argument(
         "--max-metric-calls", type=int, default=60,
-        help="gepa (closed set): program runs on samples it may spend, reflection included (default: 60)",
+        help="gepa: program runs on samples it may spend, reflection included (default: 60)",
     )
     parser.add_argument("--video-root", help="folder the video paths are relative to")
     add_program_options(parser)
@@ -84,7 +86,7 @@ def run(args: argparse.Namespace) -> int:
     ).validate()
     task = Task.from_config(config)
     try:
-        result = compile_task(task, settings, task.api_keys(os.environ), args.out)
+        result = compile_task(task, settings, task.api_keys(os.environ, compile_roles(task, settings)), args.out)
     except CompileInterrupted as e:
         if e.path is None:
             print(f"viddiff: interrupted: {e.learned}; nothing saved", file=sys.stderr)

@@ -5,9 +5,10 @@ Optimizers:
   its data- and few-shot-aware proposers off so no image is pasted into a text prompt;
 - `fewshot`: BootstrapFewShot with at most `max_demos` bootstrapped demos per predictor (each
   differencer demo repeats its frames in every later call, so keep it at 0-1);
-- `gepa` (closed set): GEPA, whose reflection LM reads per-difference feedback (statement, true
-  label, answer, rationale, frame times; `optimize.feedback`) beside the frames, as images, and
-  rewrites the instructions, within `max_metric_calls`. GEPA's own proposer is used: a custom
+- `gepa`: GEPA, whose reflection LM (the `reflection` role) reads per-difference feedback
+  (`optimize.feedback`: closed set, statement, true label, answer, rationale, frame times and
+  their distance to annotated key points; open set, what was matched, missed or matched nothing)
+  beside the frames, as images, and rewrites the instructions, within `max_metric_calls`. GEPA's own proposer is used: a custom
   one receives list inputs such as the frames as text (base64 in the prompt).
 Only the chosen stages are optimized; the others are frozen (DSPy skips `_compiled` modules).
 Interrupted (Ctrl-C), both keep what they learned so far: MIPROv2 the best candidate that beat
@@ -28,7 +29,7 @@ from viddiff.data.frame_cache import FrameCache
 from viddiff.errors import ViddiffError, error_text
 from viddiff.optimize.closed_metric import closed_metric
 from viddiff.optimize.examples import sample_examples
-from viddiff.optimize.feedback import closed_feedback_metric
+from viddiff.optimize.feedback import FeedbackMetric
 from viddiff.optimize.held_out import HeldOutSlice, select_held_out
 from viddiff.optimize.open_metric import OpenRecallMetric
 from viddiff.optimize.program_file import save_compiled
@@ -150,6 +151,22 @@ def compile_program(
     finally:
         _unfreeze(program, frozen)
     return _unfreeze(compiled, frozen)
+
+
+def compile_roles(task: Task, settings: CompileSettings) -> tuple[str, ...]:
+    """LM roles compiling calls: the task's, and the reflection LM of the optimizers that write instructions."""
+    return task.roles() + (("reflection",) if settings.optimizer in ("instructions", "gepa") else ())
+
+
+def reflection_problem(model: str) -> str | None:
+    """Why `model` cannot be GEPA's reflection LM (it reads the frames), when litellm's model table
+    knows it takes no images; None otherwise (unknown models, such as local servers, are trusted)."""
+    import litellm
+
+    name = model.split("/", 1)[-1]
+    if (model in litellm.model_cost or name in litellm.model_cost) and not litellm.supports_vision(model=model):
+        return f"the reflection LM {model} takes no images, and GEPA shows it the frames: choose one that does with --reflection-lm (e.g. openai/gpt-4o)"
+    return None
 
 
 def _has(program: dspy.Module, module: str) -> bool:
@@ -281,13 +298,15 @@ def compile_task(task: Task, settings: CompileSettings, api_keys: Mapping[str, s
             f"({len(held_out.train)} train, {len(held_out.validation)} validation, {len(held_out.test)} test samples); "
             "take a larger slice with --held-out-fraction or --held-out-size, or a smaller --test-fraction"
         )
+    if settings.optimizer == "gepa":
+        problem = reflection_problem(config.lms["reflection"].model)
+        if problem:
+            raise ViddiffError(problem)
     lms = task.lms(api_keys)
     program = task.program(lms)
     if not any(_has(program, module) for stage in settings.stages for module in STAGES[stage]):
         raise ViddiffError(f"the {config.system} system has no {' or '.join(settings.stages)} stage to optimize; choose another with --stages")
     metric = closed_metric if config.mode == "closed" else OpenRecallMetric(lms["matcher"])
-    if settings.optimizer == "gepa" and config.mode != "closed":
-        raise ViddiffError("--optimizer gepa compiles closed-set programs so far; use instructions or fewshot for --mode open")
     scored_parts = [part for part in ("validation", "test") if parts[part]]
     metric_name = "accuracy" if config.mode == "closed" else "recall"
 
@@ -301,8 +320,8 @@ def compile_task(task: Task, settings: CompileSettings, api_keys: Mapping[str, s
         try:
             compiled = compile_program(
                 program, settings, trainset=parts["train"], valset=parts["validation"],
-                metric=closed_feedback_metric if settings.optimizer == "gepa" else metric,
-                prompt_lm=lms.get("proposer") or lms.get("differencer") or lms.get("baseline"),
+                metric=FeedbackMetric(config.mode, lms.get("matcher")) if settings.optimizer == "gepa" else metric,
+                prompt_lm=lms.get("reflection"),
                 task_lm=lms.get("differencer") or lms.get("baseline"),
             )
             try:

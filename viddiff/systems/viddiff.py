@@ -98,7 +98,7 @@ class VidDiffSystem(DSPyProviders):
             stages=[StageRecord(name=s.name, retrieval_strings=list(s.retrieval_strings)) for s in result.stages],
             links={k: list(v) for k, v in result.links.items()},
             segments=[loc.segments for loc in result.localizations],
-            localization_errors=_localization_errors(sample, videos, predictions),
+            localization_errors=sample_localization_errors(sample, videos, predictions),
             matches=matches,
         )
 
@@ -116,7 +116,7 @@ def _match(sample: Sample, proposals, lm: dspy.LM | None) -> dict[str, str | Non
         ).matches
 
 
-def _localization_errors(
+def sample_localization_errors(
     sample: Sample, videos: tuple[Frames, Frames], predictions: list[DifferencePrediction]
 ) -> dict[str, list[float | None]]:
     """Seconds from each difference's chosen frames to its nearest annotated key point, per video
