@@ -3,6 +3,7 @@ CLI against the loopback server whose reflection requests carry the frames as im
 
 import dataclasses
 import json
+import re
 
 import dspy
 import numpy as np
@@ -141,3 +142,63 @@ def test_a_reflection_lm_known_to_take_no_images_is_refused_before_any_work(synt
         "viddiff: error: the reflection LM openai/gpt-3.5-turbo takes no images, and GEPA shows it the frames: "
         "choose one that does with --reflection-lm (e.g. openai/gpt-4o)"
     )
+
+
+def _spent(printed):
+    """(LM calls spent, LM calls estimated) from compile's 'spent:' line."""
+    match = re.search(r"spent: ([\d,]+) LM calls \(estimated ([\d,]+)\)", printed)
+    return tuple(int(group.replace(",", "")) for group in match.groups())
+
+
+@pytest.mark.parametrize("optimizer, extra", [("instructions", ["--trials", "2", "--candidates", "2"]), ("gepa", ["--max-metric-calls", "18"])])
+def test_the_estimate_printed_first_is_within_20_percent_of_the_calls_made(synth_dir, tmp_path, capsys, optimizer, extra):  # noqa: F811
+    with loopback_server(scripted_engine(choice="hash")) as server:
+        code = main(["compile", str(synth_dir), "--optimizer", optimizer, "--out", str(tmp_path / "p.json"), "--held-out-fraction", "0.75",
+                     "--no-lm-cache", *extra, *_lm_args(server, tmp_path)])
+        made = len(server.calls)
+    captured = capsys.readouterr()
+    assert code == 0
+    spent, estimated = _spent(captured.out)
+    assert spent == made  # every call counted, reflection and proposals included
+    assert f"estimate: about {estimated:,} LM calls carrying " in captured.err
+    assert abs(spent - estimated) <= 0.2 * estimated
+
+
+def test_above_the_threshold_compiling_waits_for_yes(synth_dir, tmp_path, capsys):  # noqa: F811
+    with loopback_server(scripted_engine()) as server:
+        code = main(["compile", str(synth_dir), "--optimizer", "gepa", "--out", str(tmp_path / "p.json"), "--held-out-fraction", "0.75",
+                     "--max-metric-calls", "400", *_lm_args(server, tmp_path)])
+        assert server.calls == []  # nothing spent
+    assert code == 2
+    last = capsys.readouterr().err.strip().splitlines()[-1]
+    assert re.fullmatch(
+        r"viddiff: error: this compile would make about [\d,]+ LM calls carrying [\d,]+ images \([\d,]+ program runs on samples\), "
+        r"above 500: pass --yes to go ahead, or spend less with --max-metric-calls, --trials or a smaller held-out slice",
+        last,
+    )
+
+
+def test_gepa_summarises_its_search_and_resumes_from_its_log_dir(synth_dir, tmp_path, capsys):  # noqa: F811
+    out = tmp_path / "gepa.json"
+    args = ["compile", str(synth_dir), "--optimizer", "gepa", "--out", str(out), "--held-out-fraction", "0.75",
+            "--max-metric-calls", "12", "--no-lm-cache"]
+    with loopback_server(scripted_engine(choice="hash")) as server:
+        assert main([*args, *_lm_args(server, tmp_path)]) == 0
+        first = len(server.calls)
+    captured = capsys.readouterr()
+    printed = captured.out
+    assert re.search(r"compiling: .*best=\d+\.\d%", captured.err)  # the progress bar shows the best validation score
+    summary = program_metadata(out)["scores"]["gepa"]
+    assert summary["log_dir"] == str(tmp_path / "gepa.gepa") and (tmp_path / "gepa.gepa").is_dir()
+    assert summary["metric_calls"] >= 12 and set(summary["pareto_front"]) <= set(range(summary["candidates"]))
+    assert (
+        f"GEPA: {summary['candidates']} candidates, the best (#{summary['best']}) " in printed
+        and f"Pareto front: {len(summary['pareto_front'])} candidates" in printed
+    )
+    # Again with the same log dir: GEPA loads its state, its budget already spent, and searches no more;
+    # only the before and after scores are measured again.
+    with loopback_server(scripted_engine(choice="hash")) as server:
+        assert main([*args, *_lm_args(server, tmp_path)]) == 0
+        again = len(server.calls)
+    assert program_metadata(out)["scores"]["gepa"]["metric_calls"] == summary["metric_calls"]
+    assert again < first and not any("new_instruction" in c.output_fields for c in server.calls)

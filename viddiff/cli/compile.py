@@ -11,7 +11,19 @@ from viddiff.cli.options import add_mode_option, add_program_options, build_conf
 from viddiff.data.benchmark import DEFAULT_SOURCE
 from viddiff.data.records import SPLITS
 from viddiff.errors import ViddiffError
-from viddiff.optimize.compile import OPTIMIZERS, STAGES, CompileInterrupted, CompileSettings, compile_roles, compile_task
+from pathlib import Path
+
+from viddiff.lms import cost_text
+from viddiff.optimize.compile import (
+    COST_CONFIRM_CALLS,
+    OPTIMIZERS,
+    STAGES,
+    CompileInterrupted,
+    CompileSettings,
+    CostEstimate,
+    compile_roles,
+    compile_task,
+)
 from viddiff.task import Task
 
 
@@ -56,6 +68,14 @@ def add_parser(commands) -> None:
         "--max-metric-calls", type=int, default=60,
         help="gepa: program runs on samples it may spend, reflection included (default: 60)",
     )
+    parser.add_argument(
+        "--gepa-log-dir", metavar="DIR",
+        help="gepa: folder keeping GEPA's state; compiling again with it resumes an interrupted run (default: OUT without .json, plus .gepa)",
+    )
+    parser.add_argument(
+        "--yes", action="store_true",
+        help=f"start even when the estimate is above {COST_CONFIRM_CALLS} LM calls (the estimate is printed first either way)",
+    )
     parser.add_argument("--video-root", help="folder the video paths are relative to")
     add_program_options(parser)
     parser.set_defaults(run=run)
@@ -78,6 +98,7 @@ def run(args: argparse.Namespace) -> int:
         candidates=args.candidates,
         trials=args.trials,
         max_metric_calls=args.max_metric_calls,
+        log_dir=(args.gepa_log_dir or str(Path(args.out).with_suffix(".gepa"))) if args.optimizer == "gepa" else None,
         seed=config.seed,
         held_out_fraction=None if args.held_out_size else args.held_out_fraction or 0.2,
         held_out_size=args.held_out_size,
@@ -85,8 +106,17 @@ def run(args: argparse.Namespace) -> int:
         test_fraction=args.test_fraction,
     ).validate()
     task = Task.from_config(config)
+
+    def confirm(estimate: CostEstimate) -> None:
+        print(f"estimate: {estimate.text()}", file=sys.stderr)
+        if estimate.lm_calls > COST_CONFIRM_CALLS and not args.yes:
+            raise ViddiffError(
+                f"this compile would make {estimate.text()}, above {COST_CONFIRM_CALLS}: pass --yes to go ahead, or "
+                "spend less with --max-metric-calls, --trials or a smaller held-out slice"
+            )
+
     try:
-        result = compile_task(task, settings, task.api_keys(os.environ, compile_roles(task, settings)), args.out)
+        result = compile_task(task, settings, task.api_keys(os.environ, compile_roles(task, settings)), args.out, confirm=confirm)
     except CompileInterrupted as e:
         if e.path is None:
             print(f"viddiff: interrupted: {e.learned}; nothing saved", file=sys.stderr)
@@ -97,9 +127,22 @@ def run(args: argparse.Namespace) -> int:
     print(f"held-out slice: {len(held_out.train)} samples to learn from, {len(held_out.validation)} to select on, {len(held_out.test)} untouched")
     for score in result.scores:
         where = "validation part (candidates were selected on it)" if score.part == "validation" else "test part (never seen while compiling)"
-        print(f"{result.metric} on the {where}: {_percent(score.before)} before, {_percent(score.after)} after ({score.samples} samples)")
+        test = f"; sample-level sign-flip test p = {score.p_value:.3g}" if score.p_value is not None else ""
+        print(f"{result.metric} on the {where}: {_percent(score.before)} before, {_percent(score.after)} after ({score.samples} samples{test})")
     if not any(score.part == "test" for score in result.scores):
         print("no untouched test part (too few samples per action): the validation figure above is optimistic")
+    if result.gepa:
+        gepa = result.gepa
+        print(
+            f"GEPA: {gepa['candidates']} candidates, the best (#{gepa['best']}) {_percent(gepa['best_validation_score'])} on the "
+            f"validation part; Pareto front: {len(gepa['pareto_front'])} candidates (best on at least one validation sample); "
+            f"{gepa['metric_calls']} metric calls; state in {gepa['log_dir']}"
+        )
+    spent = result.spent
+    print(
+        f"spent: {spent['lm_calls']:,} LM calls (estimated {result.estimate.lm_calls:,}), {spent['images']:,} images, "
+        f"{spent['tokens']:,} tokens, {cost_text(spent['cost_usd'])}"
+    )
     print(f"saved {result.path}; run it with `viddiff run ... --program {result.path}` (its slice is left out of the scores)")
     return 0
 

@@ -16,7 +16,7 @@ if TYPE_CHECKING:
         PartScore,
         compile_program,
         compile_task,
-        validation_score,
+        sample_scores,
     )
     from viddiff.optimize.examples import sample_examples
     from viddiff.optimize.held_out import HeldOutSlice, SliceError, select_held_out
@@ -29,7 +29,7 @@ __getattr__, __dir__, __all__ = lazy_exports(
         "closed_metric": ("closed_metric",),
         "compile": (
             "OPTIMIZERS", "STAGES", "CompileResult", "CompileSettings", "PartScore",
-            "compile_program", "compile_task", "validation_score",
+            "compile_program", "compile_task", "sample_scores",
         ),
         "examples": ("sample_examples",),
         "held_out": ("HeldOutSlice", "SliceError", "select_held_out"),

@@ -13,6 +13,3 @@ def closed_metric(example, pred, trace=None) -> float | bool:
     counted = [o for o in ClosedScorer().score(example.sample, SampleAnswers.from_predictions(pred.predictions)) if o.counted]
     score = sum(o.correct for o in counted) / len(counted) if counted else 0.0
     return score == 1.0 if trace is not None else score
-
-
-closed_metric.higher_is_better = True

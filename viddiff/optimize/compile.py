@@ -27,6 +27,7 @@ import dspy
 
 from viddiff.data.frame_cache import FrameCache
 from viddiff.errors import ViddiffError, error_text
+from viddiff.evaluation.paired_stats import sign_flip_test
 from viddiff.optimize.closed_metric import closed_metric
 from viddiff.optimize.examples import sample_examples
 from viddiff.optimize.feedback import FeedbackMetric
@@ -55,6 +56,8 @@ class CompileSettings:
     """MIPROv2: candidate combinations evaluated on the validation part."""
     max_metric_calls: int = 60
     """GEPA: program runs on samples (each one metric call) it may spend in all."""
+    log_dir: str | None = None
+    """GEPA: the folder keeping its state; compiling again with it resumes an interrupted run."""
     seed: int = 0
     max_errors: int = 1000
     """Failed program calls (a malformed LM reply, a provider error) tolerated while compiling;
@@ -96,10 +99,12 @@ def compile_program(
     metric: Callable,
     prompt_lm: dspy.LM | None = None,
     task_lm: dspy.LM | None = None,
+    progress: CompileProgress | None = None,
 ) -> dspy.Module:
-    """The program with the chosen stages' prompts optimized on `trainset` (MIPROv2 also
-    evaluates candidates on `valset`). `prompt_lm` writes MIPROv2's instruction candidates;
-    `task_lm` is its default LM for roles the program has none for.
+    """The program with the chosen stages' prompts optimized on `trainset` (MIPROv2 and GEPA also
+    evaluate candidates on `valset`). `prompt_lm` writes the instruction candidates (MIPROv2's
+    proposals, GEPA's reflection); `task_lm` is MIPROv2's default LM for roles the program has
+    none for; `progress` hears of GEPA's validation scores.
 
     Raises:
         CompileInterrupted: Ctrl-C; it carries what was learned so far.
@@ -136,9 +141,15 @@ def compile_program(
             )
         elif settings.optimizer == "gepa":
             optimizer = dspy.GEPA(
-                metric=metric, max_metric_calls=settings.max_metric_calls, reflection_lm=prompt_lm, num_threads=2, seed=settings.seed
+                metric=metric, max_metric_calls=settings.max_metric_calls, reflection_lm=prompt_lm, num_threads=2,
+                seed=settings.seed, log_dir=settings.log_dir, track_stats=True,
+                gepa_kwargs={"callbacks": [progress]} if progress is not None else None,
             )
-            compiled = optimizer.compile(program, trainset=list(trainset), valset=list(valset))
+            try:
+                compiled = optimizer.compile(program, trainset=list(trainset), valset=list(valset))
+            except KeyboardInterrupt:
+                kept = f"; its state is kept in {settings.log_dir}: the same command resumes it" if settings.log_dir else ""
+                raise CompileInterrupted(None, f"GEPA was interrupted{kept}") from None
         else:
             optimizer = InterruptibleBootstrapFewShot(
                 metric=metric, max_bootstrapped_demos=settings.max_demos, max_labeled_demos=0, max_errors=settings.max_errors
@@ -235,15 +246,144 @@ class InterruptibleBootstrapFewShot(dspy.BootstrapFewShot):
             raise CompileInterrupted(self._train(), f"{demos} bootstrapped demo{'s' if demos > 1 else ''}") from None
 
 
-def validation_score(program: dspy.Module, examples: Sequence[dspy.Example], metric: Callable, *, num_threads: int = 2) -> float | None:
-    """Mean metric over examples; a sample that fails scores 0. None without examples."""
+def sample_scores(program: dspy.Module, examples: Sequence[dspy.Example], metric: Callable, *, num_threads: int = 2) -> list[float]:
+    """The metric of each example; a sample that fails scores 0."""
 
     def score(example: dspy.Example) -> float:
         return float(metric(example, program(**example.inputs())))
 
-    results = map_in_threads(score, examples, num_threads)
-    values = [0.0 if isinstance(r, Exception) else r for r in results]
-    return sum(values) / len(values) if values else None
+    return [0.0 if isinstance(r, Exception) else r for r in map_in_threads(score, examples, num_threads)]
+
+
+def before_after_p_value(examples: Sequence[dspy.Example], before: Sequence[float], after: Sequence[float]) -> float:
+    """Exact sample-level sign-flip test of after vs before: per sample, the differences it got
+    right after minus before (its score times its a/b-labelled differences)."""
+    counted = [sum(label in ("a", "b") for label in example.sample.labels.values()) for example in examples]
+    return sign_flip_test([round(a * n) - round(b * n) for a, b, n in zip(after, before, counted, strict=True)])
+
+
+class CompileProgress:
+    """A bar on stderr over the program runs a compile scores (the estimate's), with the best
+    validation score a candidate has reached so far (GEPA's full validation evaluations)."""
+
+    def __init__(self, total: int, *, disable: bool = False):
+        import sys
+
+        from tqdm import tqdm
+
+        self.bar = tqdm(total=total, desc="compiling", unit="run", file=sys.stderr, disable=disable)
+        self.best: float | None = None
+
+    def counting(self, metric: Callable) -> Callable:
+        """`metric`, advancing the bar once per scored run."""
+
+        def counted(*args, **kwargs):
+            self.bar.update()
+            return metric(*args, **kwargs)
+
+        return counted
+
+    def on_valset_evaluated(self, event) -> None:  # a GEPA callback
+        score = float(event["average_score"])
+        if self.best is None or score > self.best:
+            self.best = score
+            self.bar.set_postfix(best=f"{100 * score:.1f}%")
+
+    def close(self) -> None:
+        self.bar.close()
+
+
+@dataclass(frozen=True)
+class CostEstimate:
+    """What a compile will ask of the LMs, counted before it starts: program runs on samples, and
+    the LM calls and images they and the optimizer's own calls make (scoring included)."""
+
+    program_runs: int
+    lm_calls: int
+    images: int
+
+    def text(self) -> str:
+        return f"about {self.lm_calls:,} LM calls carrying {self.images:,} images ({self.program_runs:,} program runs on samples)"
+
+
+COST_CONFIRM_CALLS = 500
+"""Above this many estimated LM calls, a compile starts only when confirmed (`--yes`)."""
+GEPA_MINIBATCH = 3
+"""GEPA's reflection minibatch: each reflection reads this many samples' runs."""
+
+
+def estimate_cost(settings: CompileSettings, config, parts: Mapping[str, Sequence[dspy.Example]]) -> CostEstimate:
+    """The LM calls and images of compiling, from the part sizes, the calls and images of one
+    program run on each sample, and the optimizer's budget:
+
+    - every compile: before and after, one run on each validation and test sample (after few-shot
+      compiling, each call also carries its demos' images);
+    - `fewshot`: at most one run per training sample;
+    - `instructions`: one run per validation sample for each of `trials` + 1 evaluations (the
+      default prompts first), and one proposal call per instruction candidate and predictor;
+    - `gepa`: `max_metric_calls` runs, and one reflection per two minibatches of GEPA_MINIBATCH
+      runs (the current and the new candidate's), seeing the minibatch's images.
+    """
+    per_run = {part: [run_cost(example, config) for example in examples] for part, examples in parts.items()}
+
+    def mean(part: str, index: int) -> float:
+        values = [cost[index] for cost in per_run[part]] or [cost[index] for costs in per_run.values() for cost in costs] or [0]
+        return sum(values) / len(values)
+
+    scored = [cost for part in ("validation", "test") for cost in per_run[part]]
+    demos = settings.max_demos if settings.optimizer == "fewshot" else 0  # after: each call repeats its demos' images
+    runs, calls, images = 2 * len(scored), 2 * sum(c[0] for c in scored), (2 + demos) * sum(c[1] for c in scored)
+    if settings.optimizer == "fewshot":
+        runs += len(per_run["train"])
+        calls += sum(c[0] for c in per_run["train"])
+        images += sum(c[1] for c in per_run["train"])
+    elif settings.optimizer == "instructions":
+        evaluations = (settings.trials + 1) * len(per_run["validation"])
+        runs += evaluations
+        calls += round(evaluations * mean("validation", 0)) + settings.candidates * len(settings.stages)
+        images += round(evaluations * mean("validation", 1))
+    else:
+        reflections = -(-settings.max_metric_calls // (2 * GEPA_MINIBATCH))
+        runs += settings.max_metric_calls
+        calls += round(settings.max_metric_calls * mean("train", 0)) + reflections
+        images += round(settings.max_metric_calls * mean("train", 1)) + round(reflections * GEPA_MINIBATCH * mean("train", 1))
+    return CostEstimate(runs, calls, images)
+
+
+def run_cost(example: dspy.Example, config) -> tuple[int, int]:
+    """LM calls and images of one program run on an example, its scoring included (the open set's
+    matcher and opposite check); answers that fail to parse and are retried are not counted."""
+    from viddiff.config import SINGLE_CALL_SYSTEMS
+    from viddiff.retrieval.modes import LOCALIZATION_MODES
+
+    scoring = 2 if config.mode == "open" else 0
+    if config.system in SINGLE_CALL_SYSTEMS:
+        shown = 0 if config.system == "video" or config.frames_as == "video" else min(sum(map(len, example.videos)), config.max_images)
+        return 1 + scoring, shown
+    per_video = {"1": 1, "3": 3}
+    if config.mode == "closed":
+        frames = [per_video.get(config.frames, 1 if d.num_frames == "1" else 3) for d in example.differences.values()]
+    else:  # proposals not made yet: each at the most frames it can take
+        frames = [per_video.get(config.frames, 3)] * example.n_differences
+    stages = 2 if LOCALIZATION_MODES[config.localization].needs_stages else 0
+    return (config.mode == "open") + stages + len(frames) + scoring, 2 * sum(frames)
+
+
+def gepa_summary(compiled: dspy.Module) -> dict[str, Any] | None:
+    """GEPA's search in numbers: candidates proposed, the best one's validation score, how many are
+    on the Pareto front (best on at least one validation sample), metric calls spent."""
+    results = getattr(compiled, "detailed_results", None)
+    if results is None:
+        return None
+    front = set().union(*results.per_val_instance_best_candidates.values()) if results.per_val_instance_best_candidates else set()
+    return {
+        "candidates": len(results.candidates),
+        "best": results.best_idx,
+        "best_validation_score": results.val_aggregate_scores[results.best_idx],
+        "pareto_front": sorted(front),
+        "metric_calls": results.total_metric_calls,
+        "log_dir": results.log_dir,
+    }
 
 
 
@@ -257,6 +397,8 @@ class PartScore:
     samples: int
     before: float | None
     after: float | None
+    p_value: float | None = None
+    """Exact sample-level sign-flip test of after vs before on this part."""
 
 
 @dataclass(frozen=True)
@@ -265,16 +407,33 @@ class CompileResult:
     held_out: HeldOutSlice
     metric: str
     scores: list[PartScore] = field(default_factory=list)
+    estimate: CostEstimate | None = None
+    spent: dict[str, Any] = field(default_factory=dict)
+    """What compiling actually asked: `lm_calls`, `images`, `tokens`, `cost_usd`."""
+    gepa: dict[str, Any] | None = None
 
 
-def compile_task(task: Task, settings: CompileSettings, api_keys: Mapping[str, str], out: str | Path) -> CompileResult:
+def compile_task(
+    task: Task,
+    settings: CompileSettings,
+    api_keys: Mapping[str, str],
+    out: str | Path,
+    *,
+    confirm: Callable[[CostEstimate], None] | None = None,
+    show_progress: bool = True,
+) -> CompileResult:
     """Choose the held-out slice of the task's samples, optimize the chosen stages' prompts on
-    it, score before and after on its validation and test parts, and save the program to `out`.
+    it, score before and after on its validation and test parts (with a sample-level test), and
+    save the program to `out`. `confirm` receives the cost estimate before any LM call; raising
+    there stops the compile.
 
     Raises:
         ViddiffError: the slice leaves a part with no sample to learn, select or test on.
         CompileInterrupted: Ctrl-C; what was learned so far is saved to its `path` (None: nothing was).
     """
+    from viddiff.lms import usage_cost, usage_tokens
+    from viddiff.progress import RequestCounter
+
     config = task.config
     held_out = select_held_out(
         task.samples,
@@ -306,31 +465,52 @@ def compile_task(task: Task, settings: CompileSettings, api_keys: Mapping[str, s
     program = task.program(lms)
     if not any(_has(program, module) for stage in settings.stages for module in STAGES[stage]):
         raise ViddiffError(f"the {config.system} system has no {' or '.join(settings.stages)} stage to optimize; choose another with --stages")
-    metric = closed_metric if config.mode == "closed" else OpenRecallMetric(lms["matcher"])
+    estimate = estimate_cost(settings, config, parts)
+    if confirm is not None:
+        confirm(estimate)
+    progress = CompileProgress(estimate.program_runs, disable=not show_progress)
+    metric = progress.counting(closed_metric if config.mode == "closed" else OpenRecallMetric(lms["matcher"]))
     scored_parts = [part for part in ("validation", "test") if parts[part]]
     metric_name = "accuracy" if config.mode == "closed" else "recall"
+    counter = RequestCounter()
 
-    def save(compiled: dspy.Module, after: Mapping[str, float | None], **extra) -> tuple[Path, list[PartScore]]:
-        scores = [PartScore(part, len(parts[part]), before[part], after.get(part)) for part in scored_parts]
-        document = {"metric": metric_name, "parts": [vars(score) for score in scores], **extra}
+    def save(compiled: dspy.Module, after: Mapping[str, list[float]], **extra) -> tuple[Path, list[PartScore]]:
+        scores = [
+            PartScore(
+                part, len(parts[part]), _mean(before[part]), _mean(after.get(part)),
+                before_after_p_value(parts[part], before[part], after[part]) if part in after else None,
+            )
+            for part in scored_parts
+        ]
+        document = {"metric": metric_name, "parts": [vars(score) for score in scores], "estimate": vars(estimate), **extra}
         return save_compiled(compiled, out, config=config, settings=settings, held_out=held_out, scores=document), scores
 
-    with dspy.context(adapter=dspy.ChatAdapter(), disable_history=True):
-        before = {part: validation_score(program, parts[part], metric) for part in scored_parts}
+    with dspy.context(adapter=dspy.ChatAdapter(), disable_history=True, callbacks=[*dspy.settings.callbacks, counter]), dspy.track_usage() as usage:
+        before = {part: sample_scores(program, parts[part], metric) for part in scored_parts}
         try:
             compiled = compile_program(
                 program, settings, trainset=parts["train"], valset=parts["validation"],
-                metric=FeedbackMetric(config.mode, lms.get("matcher")) if settings.optimizer == "gepa" else metric,
+                metric=progress.counting(FeedbackMetric(config.mode, lms.get("matcher"))) if settings.optimizer == "gepa" else metric,
                 prompt_lm=lms.get("reflection"),
                 task_lm=lms.get("differencer") or lms.get("baseline"),
+                progress=progress,
             )
             try:
-                after = {part: validation_score(compiled, parts[part], metric) for part in scored_parts}
+                after = {part: sample_scores(compiled, parts[part], metric) for part in scored_parts}
             except KeyboardInterrupt:
                 raise CompileInterrupted(compiled, "the compiled program, before its scores were measured") from None
         except CompileInterrupted as e:
             if e.program is not None:
                 e.path, _ = save(e.program, {}, interrupted=e.learned)
             raise
-    path, scores = save(compiled, after)
-    return CompileResult(path, held_out, metric_name, scores)
+        finally:
+            progress.close()
+    totals = usage.get_total_tokens()
+    spent = {"lm_calls": counter.calls, "images": counter.images, "tokens": usage_tokens(totals), "cost_usd": usage_cost(totals)}
+    gepa = gepa_summary(compiled)
+    path, scores = save(compiled, after, spent=spent, **({"gepa": gepa} if gepa else {}))
+    return CompileResult(path, held_out, metric_name, scores, estimate, spent, gepa)
+
+
+def _mean(values: Sequence[float] | None) -> float | None:
+    return sum(values) / len(values) if values else None

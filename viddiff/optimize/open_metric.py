@@ -12,8 +12,6 @@ from viddiff.programs.matcher import RecallMatcher
 class OpenRecallMetric:
     """Recall@N_diff of one sample, scored by the open scorer with its own matcher LM (cached by DSPy)."""
 
-    higher_is_better = True
-
     def __init__(self, lm: dspy.LM | None = None, matcher: RecallMatcher | None = None):
         self.scorer = OpenScorer(matcher or RecallMatcher(), lm=lm)
 
