@@ -155,7 +155,6 @@ def test_closed_metric_hand_computed():
     assert closed_metric(example, pred, trace=[]) is False
     right = dspy.Prediction(predictions=[DifferencePrediction(k, k, k, "1", v) for k, v in {"0": "a", "1": "b", "3": "a"}.items()])
     assert closed_metric(example, right) == 1.0 and closed_metric(example, right, trace=[]) is True
-    assert closed_metric.higher_is_better is True
 
 
 def test_loading_refuses_another_mode_version_or_benchmark(synth_dir, tmp_path):

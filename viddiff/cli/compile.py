@@ -16,6 +16,7 @@ from pathlib import Path
 from viddiff.lms import cost_text
 from viddiff.optimize.compile import (
     COST_CONFIRM_CALLS,
+    OBJECTIVES,
     OPTIMIZERS,
     STAGES,
     CompileInterrupted,
@@ -45,6 +46,7 @@ def add_parser(commands) -> None:
             "                the frames and rewrites the instructions, within --max-metric-calls\n"
             "examples:\n"
             "  viddiff compile runs/synth --mode closed --optimizer instructions --out programs/closed.json\n"
+            "  viddiff compile runs/synth --optimizer gepa --stages planner --objective localization --out programs/planner.json\n"
             "  viddiff compile jmhb/VidDiffBench --video-root DIR --split easy --mode closed \\\n"
             "      --optimizer fewshot --stages differencer --max-demos 1 --out programs/easy-fewshot.json"
         ),
@@ -55,6 +57,11 @@ def add_parser(commands) -> None:
     parser.add_argument("--action", action="append", help="draw the slice from this action (repeatable)")
     add_mode_option(parser)
     parser.add_argument("--optimizer", choices=OPTIMIZERS, required=True)
+    parser.add_argument(
+        "--objective", choices=OBJECTIVES, default="answers",
+        help="answers (default): accuracy or recall; localization: the planner alone (--stages planner), scored by how close "
+        "the frames CLIP places fall to the annotated key points, with no VLM call",
+    )
     parser.add_argument("--stages", choices=list(STAGES), action="append", help="stages to optimize (repeatable; default: differencer)")
     parser.add_argument("--out", metavar="PROGRAM.json", required=True, help="where to save the compiled program")
     parser.add_argument("--held-out-fraction", type=float, help="share of each action's samples in the slice, at least 3 (default: 0.2)")
@@ -98,6 +105,7 @@ def run(args: argparse.Namespace) -> int:
         candidates=args.candidates,
         trials=args.trials,
         max_metric_calls=args.max_metric_calls,
+        objective=args.objective,
         log_dir=(args.gepa_log_dir or str(Path(args.out).with_suffix(".gepa"))) if args.optimizer == "gepa" else None,
         seed=config.seed,
         held_out_fraction=None if args.held_out_size else args.held_out_fraction or 0.2,
@@ -128,6 +136,12 @@ def run(args: argparse.Namespace) -> int:
     for score in result.scores:
         where = "validation part (candidates were selected on it)" if score.part == "validation" else "test part (never seen while compiling)"
         test = f"; sample-level sign-flip test p = {score.p_value:.3g}" if score.p_value is not None else ""
+        if score.seconds_before is not None:
+            print(
+                f"localization error on the {where}: {score.seconds_before:.2f} s before, {_seconds(score.seconds_after)} after, "
+                f"mean distance to the annotated key points ({score.samples} samples{test})"
+            )
+            continue
         print(f"{result.metric} on the {where}: {_percent(score.before)} before, {_percent(score.after)} after ({score.samples} samples{test})")
     if not any(score.part == "test" for score in result.scores):
         print("no untouched test part (too few samples per action): the validation figure above is optimistic")
@@ -145,6 +159,10 @@ def run(args: argparse.Namespace) -> int:
     )
     print(f"saved {result.path}; run it with `viddiff run ... --program {result.path}` (its slice is left out of the scores)")
     return 0
+
+
+def _seconds(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2f} s"
 
 
 def _percent(value: float | None) -> str:

@@ -32,6 +32,7 @@ from viddiff.optimize.closed_metric import closed_metric
 from viddiff.optimize.examples import sample_examples
 from viddiff.optimize.feedback import FeedbackMetric
 from viddiff.optimize.held_out import HeldOutSlice, select_held_out
+from viddiff.optimize.localization_metric import localization_feedback_metric, localization_metric, seconds_of
 from viddiff.optimize.open_metric import OpenRecallMetric
 from viddiff.optimize.program_file import save_compiled
 from viddiff.programs.threads import map_in_threads
@@ -42,6 +43,9 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 OPTIMIZERS = ("instructions", "fewshot", "gepa")
+OBJECTIVES = ("answers", "localization")
+"""What a compile optimizes: the answers (accuracy or recall), or, for the planner alone, how close
+the localizer's frames fall to the annotated key points (no VLM call; `optimize.localization_metric`)."""
 STAGES = {"proposer": ("proposer",), "planner": ("planner", "linker"), "differencer": ("differencer", "baseline")}
 """Stages a user can choose to optimize, and the program's modules each one covers (`differencer`
 also covers the frames system's one call, `baseline`, which decides the differences)."""
@@ -58,6 +62,8 @@ class CompileSettings:
     """GEPA: program runs on samples (each one metric call) it may spend in all."""
     log_dir: str | None = None
     """GEPA: the folder keeping its state; compiling again with it resumes an interrupted run."""
+    objective: str = "answers"
+    """One of OBJECTIVES."""
     seed: int = 0
     max_errors: int = 1000
     """Failed program calls (a malformed LM reply, a provider error) tolerated while compiling;
@@ -74,6 +80,10 @@ class CompileSettings:
         unknown = sorted(set(self.stages) - set(STAGES))
         if unknown or not self.stages:
             raise ViddiffError(f"stages to optimize must be among {', '.join(STAGES)}, got {', '.join(self.stages) or 'none'}")
+        if self.objective not in OBJECTIVES:
+            raise ViddiffError(f"objective must be one of {', '.join(OBJECTIVES)}, got {self.objective!r}")
+        if self.objective == "localization" and self.stages != ("planner",):
+            raise ViddiffError("the localization objective compiles the planner alone: use --stages planner")
         if self.max_demos < 0 or self.candidates < 1 or self.trials < 1 or self.max_metric_calls < 1:
             raise ViddiffError("max_demos must be >= 0, candidates, trials and max_metric_calls >= 1")
         return self
@@ -165,8 +175,10 @@ def compile_program(
 
 
 def compile_roles(task: Task, settings: CompileSettings) -> tuple[str, ...]:
-    """LM roles compiling calls: the task's, and the reflection LM of the optimizers that write instructions."""
-    return task.roles() + (("reflection",) if settings.optimizer in ("instructions", "gepa") else ())
+    """LM roles compiling calls: the task's (the planner alone for the localization objective),
+    and the reflection LM of the optimizers that write instructions."""
+    roles = ("planner",) if settings.objective == "localization" else task.roles()
+    return roles + (("reflection",) if settings.optimizer in ("instructions", "gepa") else ())
 
 
 def reflection_problem(model: str) -> str | None:
@@ -255,9 +267,12 @@ def sample_scores(program: dspy.Module, examples: Sequence[dspy.Example], metric
     return [0.0 if isinstance(r, Exception) else r for r in map_in_threads(score, examples, num_threads)]
 
 
-def before_after_p_value(examples: Sequence[dspy.Example], before: Sequence[float], after: Sequence[float]) -> float:
+def before_after_p_value(examples: Sequence[dspy.Example], before: Sequence[float], after: Sequence[float], objective: str) -> float:
     """Exact sample-level sign-flip test of after vs before: per sample, the differences it got
-    right after minus before (its score times its a/b-labelled differences)."""
+    right after minus before (its score times its a/b-labelled differences); for the
+    localization objective, whether it came closer (+1), went further (-1) or neither: a sign test."""
+    if objective == "localization":
+        return sign_flip_test([(a > b) - (a < b) for a, b in zip(after, before, strict=True)])
     counted = [sum(label in ("a", "b") for label in example.sample.labels.values()) for example in examples]
     return sign_flip_test([round(a * n) - round(b * n) for a, b, n in zip(after, before, counted, strict=True)])
 
@@ -324,7 +339,7 @@ def estimate_cost(settings: CompileSettings, config, parts: Mapping[str, Sequenc
     - `gepa`: `max_metric_calls` runs, and one reflection per two minibatches of GEPA_MINIBATCH
       runs (the current and the new candidate's), seeing the minibatch's images.
     """
-    per_run = {part: [run_cost(example, config) for example in examples] for part, examples in parts.items()}
+    per_run = {part: [run_cost(example, config, settings.objective) for example in examples] for part, examples in parts.items()}
 
     def mean(part: str, index: int) -> float:
         values = [cost[index] for cost in per_run[part]] or [cost[index] for costs in per_run.values() for cost in costs] or [0]
@@ -350,12 +365,14 @@ def estimate_cost(settings: CompileSettings, config, parts: Mapping[str, Sequenc
     return CostEstimate(runs, calls, images)
 
 
-def run_cost(example: dspy.Example, config) -> tuple[int, int]:
+def run_cost(example: dspy.Example, config, objective: str = "answers") -> tuple[int, int]:
     """LM calls and images of one program run on an example, its scoring included (the open set's
     matcher and opposite check); answers that fail to parse and are retried are not counted."""
     from viddiff.config import SINGLE_CALL_SYSTEMS
     from viddiff.retrieval.modes import LOCALIZATION_MODES
 
+    if objective == "localization":  # the planner and the linker; CLIP, no VLM
+        return 2, 0
     scoring = 2 if config.mode == "open" else 0
     if config.system in SINGLE_CALL_SYSTEMS:
         shown = 0 if config.system == "video" or config.frames_as == "video" else min(sum(map(len, example.videos)), config.max_images)
@@ -399,6 +416,9 @@ class PartScore:
     after: float | None
     p_value: float | None = None
     """Exact sample-level sign-flip test of after vs before on this part."""
+    seconds_before: float | None = None
+    seconds_after: float | None = None
+    """Localization objective: mean seconds from the chosen frames to the annotated key points."""
 
 
 @dataclass(frozen=True)
@@ -447,38 +467,56 @@ def compile_task(
     frame_cache = FrameCache(config.cache_path / "frames")
     by_key = {s.sample_key: s for s in task.samples}
     parts = {
-        part: sample_examples([by_key[k] for k in getattr(held_out, part)], config, frame_cache)
+        part: sample_examples(
+            [by_key[k] for k in getattr(held_out, part)], config, frame_cache, need_key_points=settings.objective == "localization"
+        )
         for part in ("train", "validation", "test")
     }
     empty = [part for part in ("train", "validation") if not parts[part]]
     if empty:
         raise ViddiffError(
-            f"the held-out slice has no sample with an a/b label in its {' and '.join(empty)} part "
+            f"the held-out slice has no sample with an a/b label{' and an annotated key point' if settings.objective == 'localization' else ''} "
+            f"in its {' and '.join(empty)} part "
             f"({len(held_out.train)} train, {len(held_out.validation)} validation, {len(held_out.test)} test samples); "
             "take a larger slice with --held-out-fraction or --held-out-size, or a smaller --test-fraction"
         )
-    if settings.optimizer == "gepa":
+    if settings.objective == "localization":
+        _check_localization_objective(config)
+    elif settings.optimizer == "gepa":  # GEPA shows the frames to its reflection LM
         problem = reflection_problem(config.lms["reflection"].model)
         if problem:
             raise ViddiffError(problem)
     lms = task.lms(api_keys)
     program = task.program(lms)
+    if settings.objective == "localization":
+        from viddiff.systems.viddiff import VidDiffSystem
+
+        program = VidDiffSystem().build_localization(config, lms)
     if not any(_has(program, module) for stage in settings.stages for module in STAGES[stage]):
         raise ViddiffError(f"the {config.system} system has no {' or '.join(settings.stages)} stage to optimize; choose another with --stages")
     estimate = estimate_cost(settings, config, parts)
     if confirm is not None:
         confirm(estimate)
     progress = CompileProgress(estimate.program_runs, disable=not show_progress)
-    metric = progress.counting(closed_metric if config.mode == "closed" else OpenRecallMetric(lms["matcher"]))
+    if settings.objective == "localization":
+        metric, feedback_metric, metric_name = localization_metric, localization_feedback_metric, "localization score"
+    elif config.mode == "closed":
+        metric, feedback_metric, metric_name = closed_metric, FeedbackMetric("closed"), "accuracy"
+    else:
+        metric, feedback_metric, metric_name = OpenRecallMetric(lms["matcher"]), FeedbackMetric("open", lms["matcher"]), "recall"
+    metric = progress.counting(metric)
     scored_parts = [part for part in ("validation", "test") if parts[part]]
-    metric_name = "accuracy" if config.mode == "closed" else "recall"
     counter = RequestCounter()
 
     def save(compiled: dspy.Module, after: Mapping[str, list[float]], **extra) -> tuple[Path, list[PartScore]]:
+        def seconds(values: Sequence[float] | None) -> float | None:  # mean seconds off the key points
+            return _mean([seconds_of(v) for v in values]) if values and settings.objective == "localization" else None
+
         scores = [
             PartScore(
                 part, len(parts[part]), _mean(before[part]), _mean(after.get(part)),
-                before_after_p_value(parts[part], before[part], after[part]) if part in after else None,
+                before_after_p_value(parts[part], before[part], after[part], settings.objective) if part in after else None,
+                seconds(before[part]), seconds(after.get(part)),
             )
             for part in scored_parts
         ]
@@ -490,7 +528,7 @@ def compile_task(
         try:
             compiled = compile_program(
                 program, settings, trainset=parts["train"], valset=parts["validation"],
-                metric=progress.counting(FeedbackMetric(config.mode, lms.get("matcher"))) if settings.optimizer == "gepa" else metric,
+                metric=progress.counting(feedback_metric) if settings.optimizer == "gepa" else metric,
                 prompt_lm=lms.get("reflection"),
                 task_lm=lms.get("differencer") or lms.get("baseline"),
                 progress=progress,
@@ -510,6 +548,18 @@ def compile_task(
     gepa = gepa_summary(compiled)
     path, scores = save(compiled, after, spent=spent, **({"gepa": gepa} if gepa else {}))
     return CompileResult(path, held_out, metric_name, scores, estimate, spent, gepa)
+
+
+def _check_localization_objective(config) -> None:
+    """The localization objective needs VidDiff with a mode that plans stages and places frames with CLIP."""
+    from viddiff.retrieval.modes import LOCALIZATION_MODES
+
+    mode = LOCALIZATION_MODES[config.localization]
+    if config.system != "viddiff" or not (mode.needs_stages and mode.needs_embedder):
+        raise ViddiffError(
+            "the localization objective compiles VidDiff's planner against the frames CLIP places: use --system viddiff "
+            f"with --localization viterbi (got --system {config.system} --localization {config.localization})"
+        )
 
 
 def _mean(values: Sequence[float] | None) -> float | None:

@@ -14,12 +14,17 @@ from viddiff.systems import read_videos, system_for
 INPUTS = ("videos", "action_description", "differences", "n_differences", "key_points", "trim_starts", "seed")
 
 
-def sample_examples(samples: Sequence[Sample], config: RunConfig, frame_cache: FrameCache | None) -> list[dspy.Example]:
-    """One example per sample with at least one a/b label; the sample rides along as `sample`
-    (not an input) for the metrics."""
+def sample_examples(
+    samples: Sequence[Sample], config: RunConfig, frame_cache: FrameCache | None, *, need_key_points: bool = False
+) -> list[dspy.Example]:
+    """One example per sample with at least one a/b label (and, with `need_key_points`, an
+    annotated key point in either video); the sample rides along as `sample` (not an input) for
+    the metrics."""
     examples = []
     for sample in samples:
         if not any(label in "ab" for label in sample.labels.values()):
+            continue
+        if need_key_points and not any(points for video in sample.retrieval_frames for points in video.values()):
             continue
         system = system_for(config.system)
         videos = read_videos(sample, config, fps_table=system.fps_table, cache=frame_cache)

@@ -170,7 +170,17 @@ def _prediction(
     difference: Difference, result: dspy.Prediction | Exception | None, chosen: list[list[int]], videos: tuple[Frames, Frames]
 ) -> DifferencePrediction:
     """`result`: the differencer's answer, its failure, or None when the difference was unserved."""
-    common = dict(
+    common = _placed(difference, chosen, videos)
+    if result is None:
+        return DifferencePrediction(**common, answer=None, unserved=True)
+    if isinstance(result, Exception):
+        return DifferencePrediction(**common, answer=None, error=error_text(result))
+    return DifferencePrediction(**common, answer=result.answer, rationale=result.rationale)
+
+
+def _placed(difference: Difference, chosen: list[list[int]], videos: tuple[Frames, Frames]) -> dict:
+    """A prediction's difference and the frames chosen for it in each video, with their times."""
+    return dict(
         key=difference.key,
         name=difference.name,
         description=difference.description,
@@ -180,8 +190,16 @@ def _prediction(
         times_a=tuple(round(float(videos[0].timestamps[i]), 3) for i in chosen[0]),
         times_b=tuple(round(float(videos[1].timestamps[i]), 3) for i in chosen[1]),
     )
-    if result is None:
-        return DifferencePrediction(**common, answer=None, unserved=True)
-    if isinstance(result, Exception):
-        return DifferencePrediction(**common, answer=None, error=error_text(result))
-    return DifferencePrediction(**common, answer=result.answer, rationale=result.rationale)
+
+
+class StageLocalization(VidDiff):
+    """VidDiff up to the frame localizer: plans the stages, links the differences, chooses their
+    frames, and decides nothing (no VLM call; every answer is None). What the planner is compiled
+    against when the objective is the distance to annotated key points. Its predictors are
+    VidDiff's, under the same names, so its saved prompts load into VidDiff."""
+
+    def _decide(self, videos, action_description, differences, placed, seed) -> list[DifferencePrediction]:
+        return [
+            DifferencePrediction(**_placed(differences[key], [placed[w].frames.get(key, []) for w in (0, 1)], videos), answer=None)
+            for key in differences
+        ]

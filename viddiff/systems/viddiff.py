@@ -20,7 +20,7 @@ from viddiff.systems.base import DSPyProviders, answered_record, read_videos
 if TYPE_CHECKING:  # the program's modules load DSPy: only a system that builds or runs one needs them
     import dspy
 
-    from viddiff.programs.viddiff import VidDiff
+    from viddiff.programs.viddiff import StageLocalization, VidDiff
 
 
 class VidDiffSystem(DSPyProviders):
@@ -46,15 +46,26 @@ class VidDiffSystem(DSPyProviders):
         return sample.candidates
 
     def build(self, config: RunConfig, lms: Mapping[str, dspy.LM]) -> VidDiff:
-        from viddiff.programs.images import ImageEncoding
         from viddiff.programs.viddiff import VidDiff
+
+        return self._build(VidDiff, config, lms)
+
+    def build_localization(self, config: RunConfig, lms: Mapping[str, dspy.LM]) -> StageLocalization:
+        """The program up to the localizer (`StageLocalization`): what the planner is compiled
+        against when the objective is the distance to annotated key points."""
+        from viddiff.programs.viddiff import StageLocalization
+
+        return self._build(StageLocalization, config, lms)
+
+    def _build(self, program_class: type[VidDiff], config: RunConfig, lms: Mapping[str, dspy.LM]) -> VidDiff:
+        from viddiff.programs.images import ImageEncoding
 
         embedder = None
         if LOCALIZATION_MODES[config.localization].needs_embedder:
             from viddiff.clip import ClipEmbedder, EmbeddingCache
 
             embedder = ClipEmbedder(config.clip, cache=EmbeddingCache(config.cache_path / "clip"))
-        return VidDiff(
+        return program_class(
             FrameLocalizer(config.localization, embedder=embedder, seed=config.seed),
             lms={role: lm for role, lm in lms.items() if role != "matcher"},
             three_way=config.three_way,
