@@ -3,6 +3,7 @@ HTTP client against the loopback fake of the Gemini REST API."""
 
 import io
 import json
+import re
 
 import av
 import pytest
@@ -157,3 +158,19 @@ def test_compile_optimizes_the_video_baseline_prompt_and_a_run_uses_it(tmp_path,
     printed = capsys.readouterr().out
     assert "accuracy on the test part (never seen while compiling)" in printed
     assert "9 samples left out: the compiled program" in printed
+
+
+def test_gepa_shows_its_gemini_reflection_lm_the_videos(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("GEMINI_API_KEY", KEY)
+    synth = tmp_path / "synth"
+    generate_benchmark(synth, pairs=12, seed=41, progress=False)
+    with gemini_server(frames_engine(choice="hash")) as server:
+        assert main([
+            "compile", str(synth), "--system", "video", "--optimizer", "gepa", "--max-metric-calls", "12", "--out", str(tmp_path / "g.json"),
+            "--held-out-fraction", "0.75", "--baseline-lm", "gemini/gemini-test", "--reflection-lm", "gemini/gemini-test",
+            "--api-base", server.url, "--cache-dir", str(tmp_path / "cache"),
+        ]) == 0
+        reflections = [g for g in server.generations if "new_instruction" in g.call.output_fields]
+    # Each reflection reads a minibatch of 3 samples: their 6 videos as video parts, never base64 in its text.
+    assert reflections and all(len(g.videos) == 6 and "base64" not in g.text for g in reflections)
+    assert re.search(r"spent: [\d,]+ LM calls \(estimated [\d,]+\), 0 images, [\d,]+ videos", capsys.readouterr().out)

@@ -200,5 +200,22 @@ def test_gepa_summarises_its_search_and_resumes_from_its_log_dir(synth_dir, tmp_
     with loopback_server(scripted_engine(choice="hash")) as server:
         assert main([*args, *_lm_args(server, tmp_path)]) == 0
         again = len(server.calls)
+        searched = list(server.calls)
+        # The compiled program runs, leaving its slice out.
+        assert main(["run", str(synth_dir), "--program", str(out), "--out", str(tmp_path / "run"), *_lm_args(server, tmp_path)]) == 0
     assert program_metadata(out)["scores"]["gepa"]["metric_calls"] == summary["metric_calls"]
-    assert again < first and not any("new_instruction" in c.output_fields for c in server.calls)
+    assert again < first and not any("new_instruction" in c.output_fields for c in searched)
+    assert "9 samples left out: the compiled program" in capsys.readouterr().out
+
+
+def test_a_gepa_auto_level_sets_the_budget_up_front_and_waits_for_yes(synth_dir, tmp_path, capsys):  # noqa: F811
+    with loopback_server(scripted_engine()) as server:
+        code = main(["compile", str(synth_dir), "--optimizer", "gepa", "--gepa-auto", "light", "--out", str(tmp_path / "p.json"),
+                     "--held-out-fraction", "0.75", *_lm_args(server, tmp_path)])
+        assert server.calls == []
+    # dspy.GEPA's light budget for one predictor (differencer.compare) and 3 validation samples:
+    # 3 + 6 x 5 + 10 x 35 + (11 // 5 + 1) x 3 = 392 runs, plus before and after on 3 + 3 samples.
+    assert code == 2
+    assert "(404 program runs on samples), above 500: pass --yes" in capsys.readouterr().err.splitlines()[-1]
+    gepa = dspy.GEPA(metric=lambda *args: 0.0, max_metric_calls=1, reflection_lm=dspy.LM("openai/unused"))
+    assert gepa.auto_budget(num_preds=1, num_candidates=6, valset_size=3) == 392

@@ -16,6 +16,7 @@ from pathlib import Path
 from viddiff.lms import cost_text
 from viddiff.optimize.compile import (
     COST_CONFIRM_CALLS,
+    GEPA_AUTO,
     OBJECTIVES,
     OPTIMIZERS,
     STAGES,
@@ -71,9 +72,14 @@ def add_parser(commands) -> None:
     parser.add_argument("--max-demos", type=int, default=1, help="fewshot: bootstrapped demos per predictor (default: 1)")
     parser.add_argument("--candidates", type=int, default=3, help="instructions: candidates per predictor (default: 3)")
     parser.add_argument("--trials", type=int, default=6, help="instructions: combinations tried (default: 6)")
-    parser.add_argument(
+    budget = parser.add_mutually_exclusive_group()
+    budget.add_argument(
         "--max-metric-calls", type=int, default=60,
-        help="gepa: program runs on samples it may spend, reflection included (default: 60)",
+        help="gepa: program runs on samples it may spend (default: 60)",
+    )
+    budget.add_argument(
+        "--gepa-auto", choices=GEPA_AUTO,
+        help="gepa: a budget level instead; its metric calls follow from the predictors optimized and the validation part, as in dspy.GEPA",
     )
     parser.add_argument(
         "--gepa-log-dir", metavar="DIR",
@@ -106,6 +112,7 @@ def run(args: argparse.Namespace) -> int:
         trials=args.trials,
         max_metric_calls=args.max_metric_calls,
         objective=args.objective,
+        gepa_auto=args.gepa_auto,
         log_dir=(args.gepa_log_dir or str(Path(args.out).with_suffix(".gepa"))) if args.optimizer == "gepa" else None,
         seed=config.seed,
         held_out_fraction=None if args.held_out_size else args.held_out_fraction or 0.2,
@@ -155,6 +162,7 @@ def run(args: argparse.Namespace) -> int:
     spent = result.spent
     print(
         f"spent: {spent['lm_calls']:,} LM calls (estimated {result.estimate.lm_calls:,}), {spent['images']:,} images, "
+        f"{spent['videos']:,} videos, "
         f"{spent['tokens']:,} tokens, {cost_text(spent['cost_usd'])}"
     )
     print(f"saved {result.path}; run it with `viddiff run ... --program {result.path}` (its slice is left out of the scores)")

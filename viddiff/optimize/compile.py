@@ -17,6 +17,7 @@ the default prompts on the validation part, BootstrapFewShot the demos bootstrap
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -43,6 +44,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 OPTIMIZERS = ("instructions", "fewshot", "gepa")
+GEPA_AUTO = ("light", "medium", "heavy")
 OBJECTIVES = ("answers", "localization")
 """What a compile optimizes: the answers (accuracy or recall), or, for the planner alone, how close
 the localizer's frames fall to the annotated key points (no VLM call; `optimize.localization_metric`)."""
@@ -60,6 +62,9 @@ class CompileSettings:
     """MIPROv2: candidate combinations evaluated on the validation part."""
     max_metric_calls: int = 60
     """GEPA: program runs on samples (each one metric call) it may spend in all."""
+    gepa_auto: str | None = None
+    """GEPA: a budget level (`light`, `medium`, `heavy`) that sets `max_metric_calls` from the
+    predictors optimized and the validation part's size, as dspy.GEPA's `auto` does."""
     log_dir: str | None = None
     """GEPA: the folder keeping its state; compiling again with it resumes an interrupted run."""
     objective: str = "answers"
@@ -80,6 +85,8 @@ class CompileSettings:
         unknown = sorted(set(self.stages) - set(STAGES))
         if unknown or not self.stages:
             raise ViddiffError(f"stages to optimize must be among {', '.join(STAGES)}, got {', '.join(self.stages) or 'none'}")
+        if self.gepa_auto is not None and self.gepa_auto not in GEPA_AUTO:
+            raise ViddiffError(f"gepa_auto must be one of {', '.join(GEPA_AUTO)}, got {self.gepa_auto!r}")
         if self.objective not in OBJECTIVES:
             raise ViddiffError(f"objective must be one of {', '.join(OBJECTIVES)}, got {self.objective!r}")
         if self.objective == "localization" and self.stages != ("planner",):
@@ -179,6 +186,20 @@ def compile_roles(task: Task, settings: CompileSettings) -> tuple[str, ...]:
     and the reflection LM of the optimizers that write instructions."""
     roles = ("planner",) if settings.objective == "localization" else task.roles()
     return roles + (("reflection",) if settings.optimizer in ("instructions", "gepa") else ())
+
+
+def gepa_auto_budget(settings: CompileSettings, program: dspy.Module, validation_size: int, reflection_lm: dspy.LM) -> int:
+    """The metric calls dspy.GEPA's `auto` level gives: from the predictors of the stages optimized
+    and the validation part's size."""
+    from dspy.teleprompt.gepa.gepa import AUTO_RUN_SETTINGS
+
+    predictors = sum(
+        len(getattr(program, module).predictors()) for stage in settings.stages for module in STAGES[stage] if _has(program, module)
+    )
+    gepa = dspy.GEPA(metric=lambda *args: 0.0, max_metric_calls=1, reflection_lm=reflection_lm)
+    return gepa.auto_budget(
+        num_preds=max(predictors, 1), num_candidates=AUTO_RUN_SETTINGS[settings.gepa_auto]["n"], valset_size=validation_size
+    )
 
 
 def reflection_problem(model: str) -> str | None:
@@ -429,7 +450,7 @@ class CompileResult:
     scores: list[PartScore] = field(default_factory=list)
     estimate: CostEstimate | None = None
     spent: dict[str, Any] = field(default_factory=dict)
-    """What compiling actually asked: `lm_calls`, `images`, `tokens`, `cost_usd`."""
+    """What compiling actually asked: `lm_calls`, `images`, `videos`, `tokens`, `cost_usd`."""
     gepa: dict[str, Any] | None = None
 
 
@@ -494,6 +515,8 @@ def compile_task(
         program = VidDiffSystem().build_localization(config, lms)
     if not any(_has(program, module) for stage in settings.stages for module in STAGES[stage]):
         raise ViddiffError(f"the {config.system} system has no {' or '.join(settings.stages)} stage to optimize; choose another with --stages")
+    if settings.optimizer == "gepa" and settings.gepa_auto:
+        settings = dataclasses.replace(settings, max_metric_calls=gepa_auto_budget(settings, program, len(parts["validation"]), lms.get("reflection")))
     estimate = estimate_cost(settings, config, parts)
     if confirm is not None:
         confirm(estimate)
@@ -544,7 +567,10 @@ def compile_task(
         finally:
             progress.close()
     totals = usage.get_total_tokens()
-    spent = {"lm_calls": counter.calls, "images": counter.images, "tokens": usage_tokens(totals), "cost_usd": usage_cost(totals)}
+    spent = {
+        "lm_calls": counter.calls, "images": counter.images, "videos": counter.videos,
+        "tokens": usage_tokens(totals), "cost_usd": usage_cost(totals),
+    }
     gepa = gepa_summary(compiled)
     path, scores = save(compiled, after, spent=spent, **({"gepa": gepa} if gepa else {}))
     return CompileResult(path, held_out, metric_name, scores, estimate, spent, gepa)

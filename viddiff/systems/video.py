@@ -28,7 +28,9 @@ class VideoSystem(FramesSystem):
         return VideoBaseline(mode=config.mode, lm=lms.get("baseline"))
 
     def build_lm(self, role: str, config: RunConfig, api_key: str) -> dspy.LM:
-        if role != "baseline":
+        """The baseline's LM, and a Gemini reflection LM (which GEPA shows the videos), through
+        google-genai; other roles through DSPy's providers."""
+        if not (role == "baseline" or (role == "reflection" and config.lms[role].model.startswith("gemini/"))):
             return super().build_lm(role, config, api_key)
         from viddiff.gemini import gemini_lm
 
