@@ -166,7 +166,7 @@ def test_a_bad_model_string_is_one_line_naming_the_roles():
     with pytest.raises(ConfigError) as raised:
         merge(RunConfig(), {"lms": {"all": {"model": "gpt-4o"}}}).validate()
     assert str(raised.value) == (
-        f"LM model 'gpt-4o' of the proposer, planner, differencer, baseline and matcher has no provider prefix; {looks_like}"
+        f"LM model 'gpt-4o' of the proposer, planner, differencer, baseline, matcher and reflection has no provider prefix; {looks_like}"
     )
     with pytest.raises(ConfigError) as raised:
         merge(RunConfig(), {"lms": {"matcher": {"model": "foo/bar"}}}).validate()

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import contextvars
+import threading
 import time
-from collections.abc import Mapping
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from collections.abc import Callable, Mapping
+from concurrent.futures import CancelledError, Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -126,14 +127,14 @@ def run_task(
     finished = []
     breaker = FailureBreaker(stop_after)
 
-    def run_one(sample: Sample) -> SampleRecord:
-        return _run_sample(task, program, sample, frame_cache, lms)
+    def run_one(sample: Sample, prepared: Prepared) -> SampleRecord:
+        return _run_sample(task, program, sample, frame_cache, lms, prepared)
 
     with dspy.context(adapter=dspy.ChatAdapter(), track_usage=True, disable_history=True):
-        with ThreadPoolExecutor(max_workers=config.sample_threads) as pool, tqdm(
-            total=len(todo), desc="samples", unit="sample", disable=not progress
-        ) as bar:
-            futures = [pool.submit(contextvars.copy_context().run, run_one, sample) for sample in todo]
+        with Prefetcher(task, program, frame_cache, ahead=2 * config.sample_threads) as prefetcher, ThreadPoolExecutor(
+            max_workers=config.sample_threads
+        ) as pool, tqdm(total=len(todo), desc="samples", unit="sample", disable=not progress) as bar:
+            futures = [pool.submit(contextvars.copy_context().run, run_one, sample, prefetcher.submit(sample)) for sample in todo]
             try:
                 for future in as_completed(futures):
                     record = _redacted(future.result(), secrets)
@@ -155,20 +156,64 @@ def run_task(
     )
 
 
-def _run_sample(task: Task, program: dspy.Module, sample: Sample, frame_cache: FrameCache, lms) -> SampleRecord:
-    """One sample's record; a failure becomes the record's error, except missing CLIP weights and
-    a rejected API key, which would fail every sample and so stop the run."""
-    from viddiff.clip import WeightsError
-    from viddiff.programs.viddiff import FATAL_ERRORS
+class Prefetcher:
+    """Reads (and, for VidDiff, embeds) the videos of the next samples on one thread of its own
+    while the sample threads wait on their LM calls, at most `ahead` samples before they are
+    taken, so decoding and CLIP overlap the LM latency and memory stays bounded."""
 
+    def __init__(self, task: Task, program: dspy.Module, frame_cache: FrameCache, *, ahead: int):
+        self._task, self._program, self._frame_cache = task, program, frame_cache
+        self._room = threading.Semaphore(ahead)
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="prefetch")
+        self._stopped = threading.Event()
+
+    def submit(self, sample: Sample) -> Prepared:
+        """The sample's videos, being prepared."""
+        return Prepared(self._pool.submit(contextvars.copy_context().run, self._prepare, sample), self._room.release)
+
+    def _prepare(self, sample: Sample):
+        while not self._room.acquire(timeout=0.1):
+            if self._stopped.is_set():
+                raise CancelledError()
+        return self._task.system.prepare(self._program, sample, self._task.config, frame_cache=self._frame_cache)
+
+    def __enter__(self) -> Prefetcher:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stopped.set()
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+
+class Prepared:
+    """A sample's videos from the `Prefetcher`: `videos()` waits for them (raising what reading
+    them raised) and lets one more sample be read ahead."""
+
+    def __init__(self, future: Future, release: Callable[[], None]):
+        self._future, self._release = future, release
+
+    def videos(self):
+        try:
+            return self._future.result()
+        finally:
+            self._release()
+
+
+def _run_sample(task: Task, program: dspy.Module, sample: Sample, frame_cache: FrameCache, lms, prepared: Prepared | None = None) -> SampleRecord:
+    """One sample's record; a failure becomes the record's error, except missing CLIP weights and
+    a rejected API key, which would fail every sample and so stop the run. `prepared`:
+    its videos from the `Prefetcher` (None: read them here)."""
     import dspy
 
+    from viddiff.clip import WeightsError
+    from viddiff.programs.viddiff import FATAL_ERRORS
     from viddiff.progress import RequestCounter
 
     started, counter = time.perf_counter(), RequestCounter()
     try:
+        videos = prepared.videos() if prepared is not None else None
         with dspy.context(callbacks=[*dspy.settings.callbacks, counter]):
-            record = task.system.run_sample(program, sample, task.config, frame_cache=frame_cache, lms=lms)
+            record = task.system.run_sample(program, sample, task.config, frame_cache=frame_cache, lms=lms, videos=videos)
     except (WeightsError, *FATAL_ERRORS):
         raise
     except Exception as e:  # one failed sample must not stop the run

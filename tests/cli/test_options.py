@@ -177,7 +177,7 @@ def test_a_model_string_without_a_known_provider_stops_the_run_with_one_line(tmp
     out = str(tmp_path / "run")
     assert main(["run", str(tmp_path / "bench"), "--lm", "gpt-4o", "--out", out]) == 2
     assert capsys.readouterr().err == (
-        "viddiff: error: LM model 'gpt-4o' of the proposer, planner, differencer, baseline and matcher has no provider "
+        "viddiff: error: LM model 'gpt-4o' of the proposer, planner, differencer, baseline, matcher and reflection has no provider "
         f"prefix; {MODEL_STRING_HELP}\n"
     )
     assert main(["run", str(tmp_path / "bench"), "--differencer-lm", "foo/bar", "--out", out]) == 2

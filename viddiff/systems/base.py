@@ -41,20 +41,39 @@ class System(Protocol):
         """The program, with one LM per role."""
         ...
 
+    def prepare(self, program: dspy.Module, sample: Sample, config: RunConfig, *, frame_cache: FrameCache | None) -> tuple[Frames, Frames]:
+        """The sample's videos, read and made ready for the LM calls (VidDiff: their frames
+        embedded, so the embeddings are cached); the runner does it ahead of the LM work."""
+        ...
+
     def run_sample(
-        self, program: dspy.Module, sample: Sample, config: RunConfig, *, frame_cache: FrameCache | None, lms: Mapping[str, dspy.LM]
+        self,
+        program: dspy.Module,
+        sample: Sample,
+        config: RunConfig,
+        *,
+        frame_cache: FrameCache | None,
+        lms: Mapping[str, dspy.LM],
+        videos: tuple[Frames, Frames] | None = None,
     ) -> SampleRecord:
-        """Answer one sample. Raises on failure; the runner records the error."""
+        """Answer one sample (`videos`: as `prepare` made them; None reads them). Raises on
+        failure; the runner records the error."""
         ...
 
 
-class DSPyProviders:
-    """Every role's LM through DSPy's own providers (`viddiff.lms.build_lm`)."""
+class SystemBase:
+    """What systems share: every role's LM through DSPy's own providers (`viddiff.lms.build_lm`),
+    and videos prepared by reading them at the system's rates."""
+
+    fps_table: str
 
     def build_lm(self, role: str, config: RunConfig, api_key: str) -> dspy.LM:
         from viddiff.lms import build_lm
 
         return build_lm(config.lms[role], api_key)
+
+    def prepare(self, program: dspy.Module, sample: Sample, config: RunConfig, *, frame_cache: FrameCache | None) -> tuple[Frames, Frames]:
+        return read_videos(sample, config, fps_table=self.fps_table, cache=frame_cache)
 
 
 def read_videos(sample: Sample, config: RunConfig, *, fps_table: str, cache: FrameCache | None = None) -> tuple[Frames, Frames]:

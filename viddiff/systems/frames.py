@@ -10,7 +10,8 @@ from viddiff.config import RunConfig
 from viddiff.data.frame_cache import FrameCache
 from viddiff.data.records import Difference, Sample
 from viddiff.run_log import SampleRecord
-from viddiff.systems.base import DSPyProviders, answered_record, read_videos
+from viddiff.data.video import Frames
+from viddiff.systems.base import SystemBase, answered_record
 
 if TYPE_CHECKING:  # the program's module loads DSPy: only a system that builds or runs one needs it
     import dspy
@@ -20,7 +21,7 @@ if TYPE_CHECKING:  # the program's module loads DSPy: only a system that builds 
 POSITIVE = ("a", "b")
 
 
-class FramesSystem(DSPyProviders):
+class FramesSystem(SystemBase):
     """One call of the `baseline` role per sample, on every sampled frame of video A then B (at
     the baselines' per-domain rates, capped at `max_images`). Closed set: the a/b-labelled
     differences only, as the published baselines were asked."""
@@ -65,8 +66,9 @@ class FramesSystem(DSPyProviders):
         *,
         frame_cache: FrameCache | None,
         lms: Mapping[str, dspy.LM],
+        videos: tuple[Frames, Frames] | None = None,
     ) -> SampleRecord:
-        videos = read_videos(sample, config, fps_table=self.fps_table, cache=frame_cache)
+        videos = videos or self.prepare(program, sample, config, frame_cache=frame_cache)
         task: dict = {"n_differences": sample.n_differences_open}
         if config.mode == "closed":
             task = {"differences": self.closed_differences(sample)}

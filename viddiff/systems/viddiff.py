@@ -15,7 +15,7 @@ from viddiff.retrieval.localization_error import localization_errors
 from viddiff.retrieval.localizer import FrameLocalizer, key_point_times
 from viddiff.retrieval.modes import LOCALIZATION_MODES
 from viddiff.run_log import SampleRecord, StageRecord
-from viddiff.systems.base import DSPyProviders, answered_record, read_videos
+from viddiff.systems.base import SystemBase, answered_record, read_videos
 
 if TYPE_CHECKING:  # the program's modules load DSPy: only a system that builds or runs one needs them
     import dspy
@@ -23,7 +23,7 @@ if TYPE_CHECKING:  # the program's modules load DSPy: only a system that builds 
     from viddiff.programs.viddiff import StageLocalization, VidDiff
 
 
-class VidDiffSystem(DSPyProviders):
+class VidDiffSystem(SystemBase):
     """Proposer (open set), stage planner and linker, frame localizer, one differencer call per difference."""
 
     name = "viddiff"
@@ -75,6 +75,16 @@ class VidDiffSystem(DSPyProviders):
             num_threads=config.difference_threads,
         )
 
+    def prepare(self, program: VidDiff, sample: Sample, config: RunConfig, *, frame_cache: FrameCache | None) -> tuple[Frames, Frames]:
+        """The videos, their frames embedded by the localizer's CLIP when its mode uses one (the
+        embeddings land in the cache the localizer reads)."""
+        videos = read_videos(sample, config, fps_table=self.fps_table, cache=frame_cache)
+        embedder = program.localizer.embedder
+        if embedder is not None:
+            for frames in videos:
+                embedder.embed_frames(frames.images)
+        return videos
+
     def run_sample(
         self,
         program: VidDiff,
@@ -83,8 +93,9 @@ class VidDiffSystem(DSPyProviders):
         *,
         frame_cache: FrameCache | None,
         lms: Mapping[str, dspy.LM],
+        videos: tuple[Frames, Frames] | None = None,
     ) -> SampleRecord:
-        videos = read_videos(sample, config, fps_table=self.fps_table, cache=frame_cache)
+        videos = videos or self.prepare(program, sample, config, frame_cache=frame_cache)
         seed = sample.seed(config.seed)
         task: dict = {"differences": self.closed_differences(sample)} if config.mode == "closed" else {"n_differences": sample.n_differences_open}
         matches = None
