@@ -1,6 +1,6 @@
 """LM wall time of `viddiff run` over the ideal for its concurrency, with a fixed LM latency.
 
-Run from the repository root: .venv/bin/python bench/bench_concurrency.py [--pairs 8] [--latency 0.5]
+Run from the repository root: .venv/bin/python bench/bench_concurrency.py [--pairs 16] [--latency 0.5]
 
 A closed VidDiff run (viterbi localization, tiny random-weight CLIP on CPU, so decoding and
 embedding are real work) against the test suite's OpenAI-compatible loopback server, which
@@ -70,7 +70,7 @@ def max_in_flight(spans: list[tuple[float, float]]) -> int:
 
 def main_bench() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--pairs", type=int, default=8)
+    parser.add_argument("--pairs", type=int, default=16)
     parser.add_argument("--latency", type=float, default=0.5)
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="viddiff-bench-"))

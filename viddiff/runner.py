@@ -18,7 +18,7 @@ from viddiff.data.records import Sample
 from viddiff.errors import ViddiffError, error_text
 from viddiff.evaluation.predictions import SampleAnswers, to_benchmark_format
 from viddiff.evaluation.scoring import Selection, metrics, score_samples, write_scores
-from viddiff.lms import UsagePerSample, redact, total_cost, usage_per_sample, usage_tokens
+from viddiff.lms import UsagePerSample, redact, total_cost, usage_cost, usage_per_sample, usage_tokens
 from viddiff.run_log import RunLog, SampleRecord
 from viddiff.systems.base import sample_record
 from viddiff.task import Task
@@ -137,7 +137,10 @@ def run_task(
             futures = [pool.submit(contextvars.copy_context().run, run_one, sample, prefetcher.submit(sample)) for sample in todo]
             try:
                 for future in as_completed(futures):
+                    # Priced here, not on the sample threads: the price table (litellm) takes
+                    # seconds to import the first time, which would stall a sample's LM calls.
                     record = _redacted(future.result(), secrets)
+                    record = record.model_copy(update={"cost_usd": usage_cost(record.usage)})
                     log.append(record)
                     errors += record.status != "ok"
                     tokens += usage_tokens(record.usage)

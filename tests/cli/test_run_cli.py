@@ -319,3 +319,39 @@ def test_recorded_errors_are_one_line_without_the_provider_s_advice(synth_dir, t
         main(_run_args(synth_dir, out, server, tmp_path, "--limit", "1", "--stop-after", "0"))
     errors = [p["error"] for r in _records(out) for p in r["predictions"]]
     assert errors and all("\n" not in e and "never retries" not in e and e.startswith("LMRateLimitError: ") for e in errors)
+
+
+def test_eight_sample_threads_with_rate_limits_give_the_answers_of_one_thread(synth_dir, tmp_path, monkeypatch, tiny_clip_checkpoint):
+    """Viterbi with CLIP (the prefetch thread embeds while the sample threads call the LM), 8 sample
+    and 8 difference threads, the first attempt of every differencer call refused with a 429: DSPy
+    backs off and retries, every sample ends ok, with the answers and frames of a one-thread run."""
+    from tests.conftest import TINY_CLIP
+    from tests.lm.fake_engine import rate_limit_error
+
+    monkeypatch.setenv("VIDDIFF_TEST_KEY", SECRET)
+    clip = ["--localization", "viterbi", "--clip-model", TINY_CLIP, "--clip-pretrained", str(tiny_clip_checkpoint), "--clip-device", "cpu",
+            "--no-lm-cache"]
+    runs = {}
+    for threads in ("1", "8"):
+        engine = scripted_engine(choice="hash")
+        seen = set()
+
+        def first_attempt(call, seen=seen):
+            key = (call.prompt, call.image_urls)
+            first = "answer" in call.output_fields and key not in seen
+            seen.add(key)
+            return first
+
+        engine.fail(first_attempt, rate_limit_error("slow down", retry_after=0.0))
+        out = tmp_path / f"threads-{threads}"
+        with loopback_server(engine) as server:
+            args = _run_args(synth_dir, out, server, tmp_path, *clip, "--sample-threads", threads, "--difference-threads", threads)
+            args[args.index("--localization"):args.index("--localization") + 2] = []
+            assert main(args) == 0
+        records = {r["sample_key"]: r for r in _records(out)}
+        assert all(r["status"] == "ok" for r in records.values())
+        runs[threads] = {k: [(p["key"], p["answer"], p["frames_a"], p["frames_b"]) for p in r["predictions"]] for k, r in records.items()}
+        if threads == "8":
+            refused = [c for c in engine.calls if c.error is not None]
+            assert refused and len(refused) == sum(len(r["predictions"]) for r in records.values())
+    assert runs["8"] == runs["1"]

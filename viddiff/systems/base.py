@@ -10,7 +10,6 @@ from viddiff.data.frame_cache import FrameCache
 from viddiff.data.records import Difference, Sample
 from viddiff.data.sources import read_sample_frames
 from viddiff.data.video import Frames
-from viddiff.lms import usage_cost
 from viddiff.programs.records import DifferencePrediction
 from viddiff.run_log import SampleRecord
 
@@ -103,13 +102,13 @@ def answered_record(
     sample: Sample, predictions: list[DifferencePrediction], usage: dict, videos: tuple[Frames, Frames], **fields
 ) -> SampleRecord:
     """The record of a sample the system answered: `partial` when a difference was left
-    undecided, with the cost of its LM use and the warnings of its videos (then `warnings`)."""
+    undecided, with its LM usage (the runner prices it) and the warnings of its videos (then
+    `warnings`)."""
     return sample_record(
         sample,
         status="ok" if all(p.error is None for p in predictions) else "partial",
         predictions=predictions,
         usage=usage,
-        cost_usd=usage_cost(usage),
         **{**fields, "warnings": [w for frames in videos for w in frames.warnings] + list(fields.get("warnings", ()))},
     )
 
