@@ -627,3 +627,39 @@ def test_sampling_fps_errors() -> None:
         sampling_fps("fitness", table="paper")  # type: ignore[arg-type]
     with pytest.raises(ViddiffError, match="must be positive"):
         sampling_fps("fitness", override=0)
+
+
+# --- reading chosen frames again at another size ----------------------------------------
+
+def test_fetched_frames_equal_a_read_at_that_size_in_the_order_asked(cfr30: Path) -> None:
+    from viddiff.data.video import fetch_frames
+
+    small, full = read_frames(cfr30, 10, size=24), read_frames(cfr30, 10)
+    assert small.images.shape[1:] == (16, 24, 3)
+    chosen = [19, 0, 7, 8, 3]  # out of order, neighbours and far apart: decoded on or seeked to
+    again = fetch_frames(small, chosen, None)
+    np.testing.assert_array_equal(again, full.images[chosen])
+    assert read_codes(again) == [3 * i for i in chosen]
+    # Frames read at least as large are given as they are (the encoder scales them).
+    np.testing.assert_array_equal(fetch_frames(full, chosen, 48), full.images[chosen])
+    # Frames made in memory have nothing to read again from.
+    bare = Frames(full.images, full.timestamps, full.source_indices, 10.0)
+    np.testing.assert_array_equal(fetch_frames(bare, chosen, None), full.images[chosen])
+
+
+def test_fetched_frames_of_a_trimmed_cropped_read_and_of_a_folder(clips: Path, tmp_path: Path) -> None:
+    from viddiff.data.video import ShorterSide, fetch_frames
+
+    left = (0, 0, WIDTH, HEIGHT)
+    small = read_frames(clips / "pair.mp4", 10, trim=(6, 30), size=ShorterSide(16), crop=left)
+    assert small.images.shape[1:] == (16, 24, 3)  # the shorter side at 16
+    full = read_frames(clips / "pair.mp4", 10, trim=(6, 30), crop=left)
+    np.testing.assert_array_equal(fetch_frames(small, [0, 4, 7], None), full.images[[0, 4, 7]])
+    folder = tmp_path / "frames"
+    folder.mkdir()
+    for i in range(12):
+        Image.fromarray(code_frame(i)).save(folder / f"f{i}.png")
+    small = read_frames(folder, 5, size=24, fps_original=10)
+    full = read_frames(folder, 5, fps_original=10)
+    np.testing.assert_array_equal(fetch_frames(small, [5, 1], None), full.images[[5, 1]])
+    assert read_codes(fetch_frames(small, [5, 1], None)) == [10, 2]

@@ -19,6 +19,7 @@ import numpy as np
 from viddiff.clip.cache import EmbeddingCache
 from viddiff.clip.progress import embedding_progress
 from viddiff.clip.weights import WeightsError, describe, ignores_pretrained, locate_weights, quiet_loading
+from viddiff.data.video import ShorterSide
 from viddiff.config import LOCAL_DIR, RESIZE_MODES, ClipConfig
 from viddiff.errors import ViddiffError
 
@@ -130,6 +131,14 @@ class ClipEmbedder:
                     self._load_error = e
                     raise
         return self._model, self._tokenizer
+
+    def read_size(self) -> int | ShorterSide:
+        """The smallest frames that lose nothing of what the model sees: the longer side at its
+        input size (letterbox), or the shorter side (centre crop). Loads the model."""
+        model, _ = self.load()
+        size = model.visual.preprocess_cfg["size"]
+        pixels = max(size) if isinstance(size, (tuple, list)) else int(size)
+        return pixels if self.config.resize_mode == "longest" else ShorterSide(pixels)
 
     def _encode_images(self, images: np.ndarray) -> np.ndarray:
         import torch

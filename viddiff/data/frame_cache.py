@@ -12,7 +12,7 @@ from typing import BinaryIO
 
 import numpy as np
 
-from viddiff.data.video import Crop, Frames, Size, frame_image_paths
+from viddiff.data.video import Crop, Frames, ShorterSide, Size, frame_image_paths
 
 CACHE_FORMAT_VERSION = 2
 """Bump when what an entry holds, or how frames are sampled, changes: old entries then miss.
@@ -55,7 +55,7 @@ class FrameCache:
             "identity": _identity(Path(path)),
             "trim": list(trim) if trim is not None else None,
             "fps": float(fps),
-            "size": list(size) if isinstance(size, tuple) else size,
+            "size": list(size) if isinstance(size, tuple) else {"shorter": size.pixels} if isinstance(size, ShorterSide) else size,
             "crop": list(crop) if crop is not None else None,
             "fps_original": float(fps_original) if fps_original is not None else None,
         }

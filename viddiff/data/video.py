@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import collections
 import dataclasses
+import functools
 import io
+import threading
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from fractions import Fraction
@@ -44,9 +47,28 @@ max(SHORTFALL_SECONDS, SHORTFALL_INTERVALS / fps) seconds before the expected en
 FOLDER_NEEDS_RATE = "a frame folder needs its original frame rate (fps_original)"
 """The reason of the VideoError for a frame folder read without `fps_original`."""
 
-Size = int | tuple[int, int]
+@dataclasses.dataclass(frozen=True)
+class ShorterSide:
+    """A read size that scales the shorter side to `pixels` (never upscaling), e.g. what a
+    centre-cropping CLIP needs; an int size scales the longer side."""
+
+    pixels: int
+
+
+Size = int | tuple[int, int] | ShorterSide
 Crop = tuple[int, int, int, int]
 _Payload = TypeVar("_Payload")
+
+
+@dataclasses.dataclass(frozen=True)
+class FrameOrigin:
+    """The video file or frame folder sampled frames were read from, and the crop, size and
+    (a folder's) frame rate of that read."""
+
+    path: Path
+    crop: Crop | None = None
+    size: Size | None = None
+    fps_original: float | None = None
 
 
 @dataclasses.dataclass(frozen=True, eq=False)  # eq=False: arrays have no single truth value
@@ -65,6 +87,9 @@ class Frames:
     warnings: tuple[str, ...] = ()
     """One line each: what went wrong without stopping the read (decoding stopped well short
     of the expected end: a truncated file, or a trim past the end of the video)."""
+    origin: FrameOrigin | None = None
+    """Where they were read from and how, so chosen frames can be read again at another size
+    (`fetch_frames`); None for frames made in memory."""
 
     def __len__(self) -> int:
         return len(self.images)
@@ -157,14 +182,139 @@ def read_frames(
         raise MissingVideoError(path, "no such video file or frame folder; check the video root")
     trim = _checked_trim(path, trim)
     _check_arguments(path, fps, size, crop)
+    origin = FrameOrigin(path, crop, size, fps_original)
     if cache is None:
-        return _read(path, fps, trim, size, crop, fps_original)
+        return dataclasses.replace(_read(path, fps, trim, size, crop, fps_original), origin=origin)
     key = cache.key(path, fps=fps, trim=trim, size=size, crop=crop, fps_original=fps_original)
     frames = cache.load(key)
     if frames is None:
         frames = _read(path, fps, trim, size, crop, fps_original)
         cache.store(key, frames)
-    return frames
+    return dataclasses.replace(frames, origin=origin)
+
+
+def fetch_frames(frames: Frames, indices: Sequence[int], size: Size | None) -> np.ndarray:
+    """The sampled frames at `indices`, at least as large as reading them at `size` (None:
+    full size) makes them: taken from `frames` as they are when they were read that large or
+    larger (the caller scales them down), else read again at `size` from their video, seeking
+    to each (or from their folder). A read for CLIP can so stay small while the VLM gets its
+    few frames at the size it asks for.
+
+    Raises:
+        VideoError: `frames` have no origin to read again from, or it cannot be read.
+    """
+    indices = list(indices)
+    origin = frames.origin
+    if not indices:
+        return frames.images[:0]
+    if origin is None or _covers(frames, size):
+        return frames.images[indices]
+    keys = [(origin.path, origin.crop, size, int(frames.source_indices[i]), float(frames.timestamps[i])) for i in indices]
+    missing = [i for i, key in zip(indices, keys, strict=True) if _FETCHED.get(key) is None]
+    if missing and origin.path.is_dir():
+        paths = frame_image_paths(origin.path)
+        fetched = [_crop_and_resize(_load_image(paths[int(frames.source_indices[i])]), origin.crop, size) for i in missing]
+    elif missing:
+        fetched = list(_seek_frames(origin.path, [float(frames.timestamps[i]) for i in missing], size, origin.crop))
+    found = {i: image for i, image in zip(missing, fetched, strict=True)} if missing else {}
+    for i, key in zip(indices, keys, strict=True):
+        if i in found:
+            _FETCHED.put(key, found[i])
+    return np.stack([found[i] if i in found else _FETCHED.get(key) for i, key in zip(indices, keys, strict=True)])
+
+
+class _FrameMemo:
+    """The frames `fetch_frames` read again (the differences of a sample often share frames),
+    the least recently used dropped beyond `capacity_bytes`; safe across threads."""
+
+    def __init__(self, capacity_bytes: int):
+        self._capacity = capacity_bytes
+        self._bytes = 0
+        self._items: collections.OrderedDict = collections.OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key) -> np.ndarray | None:
+        with self._lock:
+            image = self._items.get(key)
+            if image is not None:
+                self._items.move_to_end(key)
+            return image
+
+    def put(self, key, image: np.ndarray) -> None:
+        with self._lock:
+            if key in self._items:
+                self._bytes -= self._items.pop(key).nbytes
+            self._items[key] = image
+            self._bytes += image.nbytes
+            while self._bytes > self._capacity and len(self._items) > 1:
+                self._bytes -= self._items.popitem(last=False)[1].nbytes
+
+
+_FETCHED = _FrameMemo(capacity_bytes=128 * 2**20)
+
+
+def _covers(frames: Frames, size: Size | None) -> bool:
+    """Whether the frames as read are at least as large as reading them at `size` would make them."""
+    origin = frames.origin
+    if origin.size is None or origin.size == size or not len(frames):
+        return True
+    height, width = frames.images.shape[1:3]
+    wanted = _output_size(_display_size(origin.path, origin.crop, int(frames.source_indices[0])), size)
+    return wanted[0] <= width and wanted[1] <= height
+
+
+@functools.lru_cache(maxsize=256)
+def _display_size(path: Path, crop: Crop | None, first_index: int) -> tuple[int, int]:
+    """(width, height) of a video's frames as displayed (rotated, cropped), from one frame."""
+    if crop is not None:
+        return crop[2], crop[3]
+    if path.is_dir():
+        image = _load_image(frame_image_paths(path)[first_index])
+        return image.shape[1], image.shape[0]
+    import av
+
+    with av.open(str(path)) as container:
+        frame = next(container.decode(video=0))
+        quarter_turns = ((frame.rotation or 0) // 90) % 4
+        return (frame.width, frame.height) if quarter_turns % 2 == 0 else (frame.height, frame.width)
+
+
+SEEK_AHEAD_SECONDS = 2.0
+"""A wanted frame less than this far after the last one decoded is reached by decoding on;
+farther, by seeking to the keyframe before it."""
+
+
+def _seek_frames(path: Path, times: Sequence[float], size: Size | None, crop: Crop | None) -> np.ndarray:
+    """The frames shown at `times` (seconds from the stream's start, as `read_frames` gives
+    them), decoded again at `size`, in the order asked."""
+    import av
+
+    order = sorted(range(len(times)), key=lambda i: times[i])
+    images: list[np.ndarray | None] = [None] * len(times)
+    try:
+        with av.open(str(path)) as container:
+            stream = container.streams.video[0]
+            stream.thread_type = "AUTO"
+            time_base = stream.time_base or Fraction(1)
+            origin = stream.start_time
+            if origin is None:
+                origin = next(container.decode(stream)).pts or 0
+            decoded, last = iter(()), None
+            for i in order:
+                wanted = times[i]
+                if last is None or wanted < last or wanted - last > SEEK_AHEAD_SECONDS:
+                    container.seek(origin + int(wanted / time_base), stream=stream, backward=True, any_frame=False)
+                    decoded = container.decode(stream)
+                for frame in decoded:
+                    last = float((frame.pts - origin) * time_base)
+                    if last >= wanted - 1e-4:
+                        images[i] = _frame_to_image(path, frame, size, crop)
+                        break
+                if images[i] is None:
+                    raise VideoError(path, f"has no frame at {wanted:.3f} s to read again")
+    except av.FFmpegError as e:
+        raise VideoError(path, f"cannot be decoded again: {e}") from e
+    return np.stack(images)
 
 
 def _read(
@@ -205,7 +355,7 @@ def _check_arguments(path: Path, fps: float, size: Size | None, crop: Crop | Non
     if fps <= 0:
         raise VideoError(path, f"sampling fps must be positive, got {fps}")
     if size is not None and not _is_valid_size(size):
-        raise VideoError(path, f"size {size!r} must be a positive int or (width, height)")
+        raise VideoError(path, f"size {size!r} must be a positive int, (width, height) or ShorterSide(pixels)")
     if crop is not None:
         x, y, width, height = crop
         if x < 0 or y < 0 or width <= 0 or height <= 0:
@@ -213,6 +363,8 @@ def _check_arguments(path: Path, fps: float, size: Size | None, crop: Crop | Non
 
 
 def _is_valid_size(size: object) -> bool:
+    if isinstance(size, ShorterSide):
+        return _is_valid_size(size.pixels)
     if isinstance(size, int) and not isinstance(size, bool):
         return size > 0
     return (
@@ -302,6 +454,12 @@ def _output_size(display: tuple[int, int], size: Size | None) -> tuple[int, int]
         return display
     if isinstance(size, tuple):
         return size
+    if isinstance(size, ShorterSide):
+        shorter = min(display)
+        if size.pixels >= shorter:
+            return display
+        width, height = display
+        return max(1, round(width * size.pixels / shorter)), max(1, round(height * size.pixels / shorter))
     longer = max(display)
     if size >= longer:
         return display

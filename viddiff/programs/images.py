@@ -12,6 +12,8 @@ import dspy
 import numpy as np
 from PIL import Image
 
+from viddiff.data.video import Frames, fetch_frames
+
 IMAGE_FORMATS = {"jpeg": ("JPEG", "image/jpeg"), "png": ("PNG", "image/png")}
 """Format name -> (PIL format, MIME type of the data URI)."""
 IMAGE_DETAILS = ("auto", "low", "high")
@@ -51,6 +53,12 @@ class ImageEncoding:
 
     def encode(self, images: np.ndarray, indices: Sequence[int]) -> list[dspy.Image]:
         return encode_frames(images, indices, size=self.size, quality=self.quality, format=self.format, detail=self.detail)
+
+    def encode_chosen(self, frames: Frames, indices: Sequence[int]) -> list[dspy.Image]:
+        """The frames at `indices`, encoded at this size: read again from their video when the
+        frames at hand were read smaller (for CLIP; `fetch_frames`)."""
+        pixels = fetch_frames(frames, indices, self.size)
+        return self.encode(pixels, range(len(pixels)))
 
 
 def encode_frames(

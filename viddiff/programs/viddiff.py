@@ -123,7 +123,7 @@ class VidDiff(dspy.Module):
             chosen = [placed[w].frames.get(key) for w in (0, 1)]
             if any(key in placed[w].unserved or not chosen[w] for w in (0, 1)):
                 return None  # unserved: the mode cannot place it (oracle: no annotated key point)
-            images = [self.images.encode(videos[w].images, chosen[w]) for w in (0, 1)]
+            images = [self.images.encode_chosen(videos[w], chosen[w]) for w in (0, 1)]
             with self._role("differencer"):
                 return self.differencer(
                     action_description,

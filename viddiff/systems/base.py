@@ -9,7 +9,7 @@ from viddiff.config import RunConfig
 from viddiff.data.frame_cache import FrameCache
 from viddiff.data.records import Difference, Sample
 from viddiff.data.sources import read_sample_frames
-from viddiff.data.video import Frames
+from viddiff.data.video import Frames, Size
 from viddiff.programs.records import DifferencePrediction
 from viddiff.run_log import SampleRecord
 
@@ -75,12 +75,14 @@ class SystemBase:
         return read_videos(sample, config, fps_table=self.fps_table, cache=frame_cache)
 
 
-def read_videos(sample: Sample, config: RunConfig, *, fps_table: str, cache: FrameCache | None = None) -> tuple[Frames, Frames]:
-    """Videos A and B of a sample, sampled as the config says (rate or stride, size)."""
+def read_videos(
+    sample: Sample, config: RunConfig, *, fps_table: str, cache: FrameCache | None = None, size: Size | None | str = "config"
+) -> tuple[Frames, Frames]:
+    """Videos A and B of a sample, sampled as the config says (rate or stride), at `size`
+    (default: the config's `image_size`)."""
+    size = config.image_size if size == "config" else size
     return tuple(
-        read_sample_frames(
-            sample, which, fps=config.fps, fps_table=fps_table, size=config.image_size, cache=cache, sampling=config.frame_sampling
-        )
+        read_sample_frames(sample, which, fps=config.fps, fps_table=fps_table, size=size, cache=cache, sampling=config.frame_sampling)
         for which in (0, 1)
     )
 

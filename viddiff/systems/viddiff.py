@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from viddiff.config import RunConfig
 from viddiff.data.frame_cache import FrameCache
 from viddiff.data.records import Difference, Sample
-from viddiff.data.video import Frames
+from viddiff.data.video import Frames, ShorterSide, Size
 from viddiff.programs.records import DifferencePrediction
 from viddiff.retrieval.localization_error import localization_errors
 from viddiff.retrieval.localizer import FrameLocalizer, key_point_times
@@ -77,12 +77,14 @@ class VidDiffSystem(SystemBase):
 
     def prepare(self, program: VidDiff, sample: Sample, config: RunConfig, *, frame_cache: FrameCache | None) -> tuple[Frames, Frames]:
         """The videos, their frames embedded by the localizer's CLIP when its mode uses one (the
-        embeddings land in the cache the localizer reads)."""
-        videos = read_videos(sample, config, fps_table=self.fps_table, cache=frame_cache)
+        embeddings land in the cache the localizer reads). With CLIP, frames are read no larger
+        than CLIP sees them; the differencer reads its few chosen frames again at `image_size`."""
         embedder = program.localizer.embedder
-        if embedder is not None:
-            for frames in videos:
-                embedder.embed_frames(frames.images)
+        if embedder is None:
+            return read_videos(sample, config, fps_table=self.fps_table, cache=frame_cache)
+        videos = read_videos(sample, config, fps_table=self.fps_table, cache=frame_cache, size=_clip_read_size(embedder, config.image_size))
+        for frames in videos:
+            embedder.embed_frames(frames.images)
         return videos
 
     def run_sample(
@@ -123,6 +125,14 @@ class VidDiffSystem(SystemBase):
             localization_errors=sample_localization_errors(sample, videos, predictions),
             matches=matches,
         )
+
+
+def _clip_read_size(embedder, image_size: int | None) -> Size | None:
+    """The size to read frames at for CLIP: what it sees (`ClipEmbedder.read_size`) when that is
+    smaller than the differencer's `image_size`, else `image_size`."""
+    needed = embedder.read_size()
+    pixels = needed.pixels if isinstance(needed, ShorterSide) else needed
+    return needed if image_size is None or pixels < image_size else image_size
 
 
 def _match(sample: Sample, proposals, lm: dspy.LM | None) -> dict[str, str | None]:
