@@ -295,3 +295,21 @@ def test_programs_saved_by_dspy_are_read(tmp_path):
     assert difference.instructions_a == "Which video shows the difference more?"
     assert difference.instructions_b == "Look at the knees, then answer."
     assert (difference.demos_a, difference.demos_b, difference.fields_differ) == (0, 1, False)
+
+
+def test_runs_on_the_same_default_prompts_are_compared_without_loading_dspy(tmp_path):
+    """Both runs on the default prompts of the same signatures: no instruction can differ, so
+    `compare` builds no program (and stays fast: DSPy alone takes most of a second to import)."""
+    import subprocess
+    import sys
+
+    labels = {"s1": {"k1": "a", "k2": "b"}}
+    run_a = write_run(tmp_path / "a", labels, {"s1": {"k1": "a", "k2": "b"}})
+    run_b = write_run(tmp_path / "b", labels, {"s1": {"k1": "b", "k2": "b"}}, config=RunConfig(source="runs/synth", seed=3))
+    code = (
+        "import sys; from viddiff.evaluation.paired import compare_runs; "
+        f"c = compare_runs({str(run_a)!r}, {str(run_b)!r}, samples=50); "
+        "print(c.instruction_differences, [d.key for d in c.config_differences], 'dspy' in sys.modules)"
+    )
+    printed = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert printed.strip() == "[] ['seed'] False"

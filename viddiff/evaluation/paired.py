@@ -221,6 +221,17 @@ def load_program(run_dir: str | Path, config: Mapping[str, Any]) -> CompiledProg
     return CompiledProgram(str(path), _predictor_prompts(saved))
 
 
+PROMPT_KEYS = ("system", "mode", "three_way", "chain_of_thought", "frames_as")
+"""Config keys that choose a system's default signatures."""
+
+
+def _same_default_prompts(config_a: Mapping[str, Any], config_b: Mapping[str, Any]) -> bool:
+    """Whether both runs used the default prompts of the same signatures."""
+    return not config_a.get("program") and not config_b.get("program") and all(
+        config_a.get(key) == config_b.get(key) for key in PROMPT_KEYS
+    )
+
+
 def _default_state(config: Mapping[str, Any]) -> dict[str, Any]:
     """What DSPy would save of the system's program with its default prompts, for this config."""
     from viddiff.config import RunConfig
@@ -276,7 +287,10 @@ def compare_runs(
     run_a, run_b = load_scored_run(run_a_dir), load_scored_run(run_b_dir)
     outcomes = pair_outcomes(run_a, run_b)
     config_a, config_b = run_a.config, run_b.config
-    program_a, program_b = load_program(run_a_dir, config_a), load_program(run_b_dir, config_b)
+    if _same_default_prompts(config_a, config_b):  # nothing to list, and no program (nor DSPy) to load
+        program_a = program_b = CompiledProgram(DEFAULT_PROGRAM, {})
+    else:
+        program_a, program_b = load_program(run_a_dir, config_a), load_program(run_b_dir, config_b)
     return RunComparison(
         run_a=Path(run_a_dir),
         run_b=Path(run_b_dir),
