@@ -1,13 +1,19 @@
-"""LM calls and images sent by one `viddiff compile` per optimizer, as the slice grows.
+"""LM calls and images one `viddiff compile` asks for, per optimizer, against the estimate it
+prints before starting.
 
-Run from the repository root: .venv/bin/python bench/bench_compile.py
+Run from the repository root: .venv/bin/python bench/bench_compile.py [--pairs 12]
 
-LMs are the test suite's loopback server (tests/lm), so the counts are the program's own; a real
-LM gives the same counts (bar DSPy cache hits), only slower.
+The synthetic benchmark, a held-out slice of three samples per part (--held-out-fraction 0.75),
+default budgets (MIPROv2 6 trials of 3 candidates, few-shot 1 demo, GEPA 60 metric calls), the
+test suite's loopback server as every LM (tests/lm; answers in zero time, no DSPy cache), CLIP a
+tiny random-weight model for the planner's localization objective. A real LM gives the same
+counts; `--localization uniform` keeps CLIP out of the other rows.
 """
 
 from __future__ import annotations
 
+import argparse
+import json
 import logging
 import os
 import sys
@@ -20,39 +26,52 @@ sys.path.insert(0, str(REPO))
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "true")
 logging.disable(logging.INFO)
 
+from bench.bench_program import tiny_clip_checkpoint  # noqa: E402
+from tests.cli.test_frames_cli import frames_engine  # noqa: E402
 from tests.lm.loopback_server import loopback_server  # noqa: E402
-from tests.lm.viddiff_roles import scripted_engine  # noqa: E402
+from tests.lm.viddiff_roles import scripted_engine_with_matcher  # noqa: E402
 from viddiff.cli import main  # noqa: E402
 from viddiff.data.synth import generate_benchmark  # noqa: E402
 
 
 def main_bench() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--pairs", type=int, default=12)
+    args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="viddiff-compile-"))
-    import dspy
-
-    dspy.configure_cache(disk_cache_dir=str(work / "dspy_cache"))
-    print(f"{'optimizer':<13} {'slice':>5} {'train':>5} {'val':>4} {'LM calls':>9} {'images':>7} {'max img/call':>12} {'seconds':>8}")
-    for pairs in (6, 12, 24):
-        bench = work / f"synth{pairs}"
-        generate_benchmark(bench, pairs, seed=0, progress=False)
-        for optimizer in ("instructions", "fewshot"):
-            with loopback_server(scripted_engine(choice="hash")) as server:
-                started = time.perf_counter()
-                main([
-                    "compile", str(bench), "--mode", "closed", "--optimizer", optimizer, "--out", str(work / f"{optimizer}{pairs}.json"),
-                    "--held-out-fraction", "1.0", "--localization", "uniform", "--lm", "openai/bench-model",
-                    "--api-base", server.api_base, "--cache-dir", str(work / "cache"),
-                ])
-                seconds = time.perf_counter() - started
-                requests = server.completion_requests()
-            images = [len(r.image_urls) for r in requests]
-            import json
-
-            held_out = json.loads((work / f"{optimizer}{pairs}.json").read_text())["viddiff"]["held_out"]
-            print(
-                f"{optimizer:<13} {pairs:>5} {len(held_out['train']):>5} {len(held_out['validation']):>4} {len(requests):>9} "
-                f"{sum(images):>7} {max(images):>12} {seconds:>8.1f}"
-            )
+    bench = work / "synth"
+    generate_benchmark(bench, args.pairs, seed=7, progress=False)
+    checkpoint = tiny_clip_checkpoint(work)
+    uniform = ["--localization", "uniform"]
+    planner = ["--stages", "planner", "--objective", "localization", "--localization", "viterbi",
+               "--clip-model", "viddiff-bench-tiny", "--clip-pretrained", str(checkpoint), "--clip-device", "cpu"]
+    rows = [
+        ("viddiff closed", "instructions", uniform),
+        ("viddiff closed", "fewshot", uniform),
+        ("viddiff closed", "gepa", uniform),
+        ("viddiff open", "gepa", [*uniform, "--mode", "open"]),
+        ("frames closed", "gepa", ["--system", "frames"]),
+        ("planner, key points", "gepa", planner),
+    ]
+    print(f"{args.pairs} synthetic pairs, slice 3 + 3 + 3 per part, LM = loopback server")
+    print(f"{'program':<20} {'optimizer':<13} {'LM calls':>9} {'estimated':>9} {'images':>7} {'estimated':>9} {'seconds':>8}")
+    for name, optimizer, extra in rows:
+        out = work / f"{name.replace(' ', '-').replace(',', '')}-{optimizer}.json"
+        engine = frames_engine(choice="hash") if name.startswith("frames") else scripted_engine_with_matcher(choice="hash")
+        with loopback_server(engine) as server:
+            started = time.perf_counter()
+            main([
+                "compile", str(bench), "--optimizer", optimizer, "--out", str(out), "--held-out-fraction", "0.75", "--yes",
+                "--lm", "openai/bench-model", "--api-base", server.api_base, "--cache-dir", str(work / "cache"), "--no-lm-cache",
+                *extra,
+            ])
+            seconds = time.perf_counter() - started
+        scores = json.loads(out.read_text())["viddiff"]["scores"]
+        spent, estimate = scores["spent"], scores["estimate"]
+        print(
+            f"{name:<20} {optimizer:<13} {spent['lm_calls']:>9} {estimate['lm_calls']:>9} {spent['images']:>7} "
+            f"{estimate['images']:>9} {seconds:>8.1f}"
+        )
 
 
 if __name__ == "__main__":

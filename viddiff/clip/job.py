@@ -81,8 +81,20 @@ def embed_with_ray(config: RunConfig, *, address: str | None = None, actors: int
         import ray.data
     except ImportError:
         raise ViddiffError(RAY_MISSING) from None
-    if not ray.is_initialized():
-        ray.init(address=address, include_dashboard=False, log_to_driver=False, ignore_reinit_error=True)
+    started = not ray.is_initialized()
+    if started:
+        ray.init(address=address, include_dashboard=False, log_to_driver=False)
+    try:
+        return _ray_job(config, actors, sample_keys)
+    finally:
+        if started:
+            ray.shutdown()
+
+
+def _ray_job(config: RunConfig, actors: int, sample_keys: Sequence[str] | None) -> list[EmbedResult]:
+    import ray
+    import ray.data
+
     keys = list(sample_keys) if sample_keys is not None else [s.sample_key for s in _task_samples(config)]
     gpus = 1 if ray.cluster_resources().get("GPU", 0) >= 1 else 0
     dataset = ray.data.from_items([{"sample_key": key} for key in keys]).map_batches(
