@@ -13,6 +13,8 @@ counts; `--localization uniform` keeps CLIP out of the other rows.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
 import json
 import logging
 import os
@@ -58,7 +60,7 @@ def main_bench() -> None:
     for name, optimizer, extra in rows:
         out = work / f"{name.replace(' ', '-').replace(',', '')}-{optimizer}.json"
         engine = frames_engine(choice="hash") if name.startswith("frames") else scripted_engine_with_matcher(choice="hash")
-        with loopback_server(engine) as server:
+        with loopback_server(engine) as server, contextlib.redirect_stdout(io.StringIO()):  # the table alone
             started = time.perf_counter()
             main([
                 "compile", str(bench), "--optimizer", optimizer, "--out", str(out), "--held-out-fraction", "0.75", "--yes",
