@@ -221,7 +221,7 @@ def test_a_planner_that_fails_during_compiling_scores_zero_instead_of_stopping(s
     assert program_metadata(program_path)["scores"]["metric"] == "accuracy"
 
 
-def test_an_interrupted_fewshot_compile_saves_the_demos_bootstrapped_so_far(synth_dir, tmp_path, monkeypatch, capsys):
+def test_an_interrupted_fewshot_compile_saves_the_demos_bootstrapped_so_far(synth_dir, tmp_path, monkeypatch, capsys, python_ctrl_c):
     traced = []
 
     def first_passes_then_ctrl_c(example, pred, trace=None):
@@ -250,6 +250,15 @@ def test_an_interrupted_fewshot_compile_saves_the_demos_bootstrapped_so_far(synt
     load_compiled(VidDiff(FrameLocalizer("uniform")), out, RunConfig(source=str(synth_dir), localization="uniform"))
 
 
+@pytest.fixture
+def python_ctrl_c():
+    """Python's own Ctrl-C handler (KeyboardInterrupt in the main thread), as in a fresh `viddiff`
+    process: a library an earlier test loaded into this process may have replaced it."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)
+
+
 def _ctrl_c_on_evaluation(evaluation: int, per_evaluation: int):
     """A metric scoring the default program (the first evaluation) 0 and every candidate 1, that
     presses Ctrl-C when evaluation number `evaluation` starts."""
@@ -270,7 +279,7 @@ def _ctrl_c_on_evaluation(evaluation: int, per_evaluation: int):
     "evaluation, learned",
     [(2, "no candidate beat the default prompts yet"), (3, "the best of 1 candidates evaluated, 100.0% on the validation part")],
 )
-def test_an_interrupted_instruction_compile_keeps_the_best_candidate_that_beat_the_default(synth_dir, evaluation, learned):
+def test_an_interrupted_instruction_compile_keeps_the_best_candidate_that_beat_the_default(synth_dir, evaluation, learned, python_ctrl_c):
     examples = _sample_examples(synth_dir)
     engine = scripted_engine()
     program = VidDiff(FrameLocalizer("uniform"))
