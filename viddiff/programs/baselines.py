@@ -96,8 +96,8 @@ class Shown:
 
 
 class SingleCallBaseline(dspy.Module):
-    """Both videos and the task in one call of the `baseline` role; subclasses say how the videos
-    are shown (`media` and `show`).
+    """Both videos and the task in one call of the `baseline` role. A subclass passes its `media`
+    and defines `show(videos) -> Shown`, what the call carries of the two videos.
 
     Args:
         mode: `closed` (decide the given differences) or `open` (list at most N_diff).
@@ -110,9 +110,6 @@ class SingleCallBaseline(dspy.Module):
         self.baseline = BaselineAnswerer(mode, media)
         self.mode = mode
         self.lm = lm
-
-    def show(self, videos: tuple[Frames, Frames]) -> Shown:
-        raise NotImplementedError
 
     def forward(
         self,
