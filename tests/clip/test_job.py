@@ -111,3 +111,15 @@ def test_without_ray_the_job_says_what_to_install(synth_dir, tmp_path, clip_fold
     monkeypatch.setitem(sys.modules, "ray", None)  # as if Ray were not installed
     assert main(["embed", str(synth_dir), "--ray", *_clip_args(clip_folder, tmp_path / "cache")]) == 2
     assert capsys.readouterr().err.strip() == "viddiff: error: the Ray embedding job needs Ray Data: pip install 'viddiff[ray]'"
+
+
+@pytest.mark.parametrize(
+    "extra, message",
+    [
+        (["--localization", "uniform"], "--localization uniform embeds no frame: there is nothing to embed ahead"),
+        (["--system", "frames"], "the frames system embeds no frame (only VidDiff's localizer uses CLIP): there is nothing to embed ahead"),
+    ],
+)
+def test_nothing_to_embed_is_one_line(synth_dir, tmp_path, capsys, extra, message):
+    assert main(["embed", str(synth_dir), "--cache-dir", str(tmp_path / "cache"), *extra]) == 2
+    assert capsys.readouterr().err.strip() == f"viddiff: error: {message}"

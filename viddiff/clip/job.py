@@ -60,9 +60,11 @@ class EmbedSamples:
 
 
 def check_embeds(config: RunConfig) -> None:
-    """One line when the config's localization embeds no frame."""
+    """One line when the config's system or localization embeds no frame."""
     from viddiff.retrieval.modes import LOCALIZATION_MODES
 
+    if config.system != "viddiff":
+        raise ViddiffError(f"the {config.system} system embeds no frame (only VidDiff's localizer uses CLIP): there is nothing to embed ahead")
     if not LOCALIZATION_MODES[config.localization].needs_embedder:
         raise ViddiffError(f"--localization {config.localization} embeds no frame: there is nothing to embed ahead")
 
