@@ -200,8 +200,10 @@ def fetch_frames(frames: Frames, indices: Sequence[int], size: Size | None) -> n
     to each (or from their folder). A read for CLIP can so stay small while the VLM gets its
     few frames at the size it asks for.
 
+    Frames made in memory (no `origin`) are given as they are.
+
     Raises:
-        VideoError: `frames` have no origin to read again from, or it cannot be read.
+        VideoError: their video cannot be read again.
     """
     indices = list(indices)
     origin = frames.origin
@@ -209,18 +211,18 @@ def fetch_frames(frames: Frames, indices: Sequence[int], size: Size | None) -> n
         return frames.images[:0]
     if origin is None or _covers(frames, size):
         return frames.images[indices]
-    keys = [(origin.path, origin.crop, size, int(frames.source_indices[i]), float(frames.timestamps[i])) for i in indices]
-    missing = [i for i, key in zip(indices, keys, strict=True) if _FETCHED.get(key) is None]
+    keys = {i: (origin.path, origin.crop, size, int(frames.source_indices[i]), float(frames.timestamps[i])) for i in indices}
+    images = {i: _FETCHED.get(key) for i, key in keys.items()}  # one lookup each: an entry may be evicted meanwhile
+    missing = [i for i, image in images.items() if image is None]
     if missing and origin.path.is_dir():
         paths = frame_image_paths(origin.path)
         fetched = [_crop_and_resize(_load_image(paths[int(frames.source_indices[i])]), origin.crop, size) for i in missing]
     elif missing:
         fetched = list(_seek_frames(origin.path, [float(frames.timestamps[i]) for i in missing], size, origin.crop))
-    found = {i: image for i, image in zip(missing, fetched, strict=True)} if missing else {}
-    for i, key in zip(indices, keys, strict=True):
-        if i in found:
-            _FETCHED.put(key, found[i])
-    return np.stack([found[i] if i in found else _FETCHED.get(key) for i, key in zip(indices, keys, strict=True)])
+    for i, image in zip(missing, fetched if missing else (), strict=True):
+        images[i] = image
+        _FETCHED.put(keys[i], image)
+    return np.stack([images[i] for i in indices])
 
 
 class _FrameMemo:
