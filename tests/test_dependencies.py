@@ -6,7 +6,7 @@ import pytest
 
 
 @pytest.mark.parametrize(
-    "module", ["torch", "torchvision", "open_clip", "dspy", "av", "datasets", "google.genai", "openai", "scipy", "matplotlib"]
+    "module", ["torch", "torchvision", "open_clip", "dspy", "av", "datasets", "google.genai", "openai", "scipy"]
 )
 def test_dependency_imports(module):
     assert importlib.import_module(module) is not None

@@ -1,5 +1,5 @@
 """Package re-exports imported on first use (PEP 562), so that importing a package, or one of
-its light submodules, never loads the heavy ones (torch, dspy, PyAV, matplotlib) that
+its light submodules, never loads the heavy ones (torch, dspy, PyAV) that
 its other names need. `viddiff --help` starts in a fraction of a second because of this.
 
 Example, in a package's `__init__.py` (the TYPE_CHECKING imports are for type checkers and

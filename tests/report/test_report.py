@@ -3,6 +3,7 @@ import base64
 import io
 import json
 import re
+from xml.etree import ElementTree
 
 import numpy as np
 import pytest
@@ -11,6 +12,7 @@ from PIL import Image
 from tests.report.conftest import DIFFERENCE_ERROR, SCRIPT_ERROR
 from viddiff.cli import report as report_cli
 from viddiff.report import ReportError, render_report
+from viddiff.report.chart import OTHER_COLOR, SIGNIFICANT_COLOR, action_chart_svg
 from viddiff.report.html import render_html
 from viddiff.report.tables import ERRORS_SHOWN, natural_key
 from viddiff.run_log import RunLog, RunLogError, SampleRecord, load_scored_run
@@ -71,9 +73,26 @@ def test_header_names_the_run(make_run):
         assert text in html
 
 
-def test_action_chart_is_a_png_with_content(make_run):
-    charts = _images(render_report(make_run())[0].read_text())["bar chart"]
-    assert len(charts) == 1 and charts[0].format == "PNG" and not _is_blank(charts[0])
+def test_action_chart_is_inline_svg_with_a_bar_per_action(make_run):
+    html = render_report(make_run())[0].read_text()
+    (svg,) = re.findall(r"<svg .*?</svg>", html, flags=re.DOTALL)
+    chart = ElementTree.fromstring(svg)
+    assert chart.get("aria-label") == "bar chart of the accuracy per action"
+    # 600 px of plot for 0-115%: a bar of p% is 600 * p / 115 px wide, in the order of metrics.json
+    assert [(r.findtext("title"), r.get("width"), r.get("fill")) for r in chart.iter("rect")] == [
+        ("synth_jumping_jack: 90.0", "469.6", SIGNIFICANT_COLOR),
+        ("synth_kick: 50.0", "260.9", OTHER_COLOR),
+        ("synth_squat: 62.5", "326.1", OTHER_COLOR),
+    ]
+    texts = [t.text for t in chart.iter("text")]
+    assert {"90.0*  n=10", "50.0  n=4", "62.5  n=8"} <= set(texts)
+    (chance,) = [line for line in chart.iter("line") if line.get("class") == "chance"]
+    assert chance.get("x1") == str(190 + round(600 * 50 / 115, 1))
+    assert texts[-1] == "accuracy (%);  * p < 0.05 (darker bars);  dashed line: random (50%)"
+
+
+def test_no_chart_when_no_action_has_a_score():
+    assert action_chart_svg({"squat": {"score": None, "n": 0}}, metric="accuracy", chance=50.0) is None
 
 
 def test_a_contact_sheet_per_chosen_sample(make_run):

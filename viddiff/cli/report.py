@@ -40,7 +40,7 @@ def add_parser(commands) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from viddiff.report import render_report  # matplotlib, for the chart
+    from viddiff.report import render_report
 
     html_path, markdown_path = render_report(args.run_dir, others=args.others, samples=args.samples, out=args.out)
     print(f"report: {html_path}\nsummary: {markdown_path}")

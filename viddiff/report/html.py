@@ -81,7 +81,7 @@ NUMERIC = re.compile(r"^[<$–]?[\d.,]*\d[\d.,]*%?\*?( \(n=\d+\))?$|^–$")
 """Cells right-aligned: numbers, percentages with a mark, p-values, costs, the '–' of no value."""
 
 
-def render_html(run: ScoredRun, chart_png: bytes | None, views: Sequence[SampleView], others: Sequence[ScoredRun] = ()) -> str:
+def render_html(run: ScoredRun, chart_svg: str | None, views: Sequence[SampleView], others: Sequence[ScoredRun] = ()) -> str:
     """The whole page; `others` (runs of the same benchmark and mode) appear in the split and cost tables."""
     metrics = run.metrics
     metric = metrics["metric"][0].upper() + metrics["metric"][1:]
@@ -96,7 +96,7 @@ def render_html(run: ScoredRun, chart_png: bytes | None, views: Sequence[SampleV
             + _note(significance_legend(metrics["mode"]))
             + _note(published_note(run)),
         ),
-        _section("actions", f"{metric} by action", _actions(run, chart_png)),
+        _section("actions", f"{metric} by action", _actions(run, chart_svg)),
         _section("domains", f"{metric} by domain", _table(group_table("domain", metrics.get("domains", {})))),
         _section(
             "differences",
@@ -148,8 +148,8 @@ def _facts(run: ScoredRun) -> str:
     return items
 
 
-def _actions(run: ScoredRun, chart_png: bytes | None) -> str:
-    chart = _image(chart_png, "bar chart of the score per action") if chart_png else _note("No action has a score.")
+def _actions(run: ScoredRun, chart_svg: str | None) -> str:
+    chart = chart_svg or _note("No action has a score.")
     return chart + _table(group_table("action", run.metrics.get("actions", {})))
 
 

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from viddiff.errors import ViddiffError
-from viddiff.report.chart import action_chart_png
+from viddiff.report.chart import action_chart_svg
 from viddiff.report.html import render_html
 from viddiff.report.markdown import render_markdown
 from viddiff.report.published import RANDOM_BASELINE
@@ -54,7 +54,7 @@ def render_report(
                 f"{other.path} is a {other.mode}-set run of {other.config.get('source')}; the report sets beside "
                 f"{run.path} only {run.mode}-set runs of {run.config.get('source')}"
             )
-    chart = action_chart_png(
+    chart = action_chart_svg(
         run.metrics.get("actions", {}), metric=run.metrics["metric"], chance=RANDOM_BASELINE.get(run.mode)
     )
     html = render_html(run, chart, sample_views(run, samples), compared)
