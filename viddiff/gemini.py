@@ -172,14 +172,15 @@ def gemini_lm(config: LMConfig, api_key: str, **engine_options: Any) -> dspy.LM:
     The engine owns the connection (key, server); the server address goes into the cache key
     through `rollout_id`, as `viddiff.lms.build_lm` does for OpenAI-compatible servers.
     """
-    import dspy
+    from viddiff.gated_lm import GatedLM, gate_for
 
     provider, _, name = config.model.partition("/")
     if provider != "gemini" or not name:
         raise ValueError(f"the video system sends videos through google-genai: its model must be gemini/<model>, got {config.model!r}")
     kwargs = {"rollout_id": server_rollout_id(config.api_base)} if config.api_base else {}
-    return dspy.LM(
+    return GatedLM(
         config.model,
+        gate=gate_for(config.model, config.api_base),
         engine=GeminiEngine(name, api_key, api_base=config.api_base, **engine_options),
         temperature=config.temperature,
         max_tokens=config.max_tokens,

@@ -65,13 +65,14 @@ def resolve_api_keys(lms: Mapping[str, LMConfig], environ: Mapping[str, str]) ->
 
 
 def build_lm(config: LMConfig, api_key: str, *, engine: str = "auto") -> dspy.LM:
-    """A dspy.LM for a role (`engine`: DSPy's backend, `auto` or `litellm`).
+    """A dspy.LM for a role (`engine`: DSPy's backend, `auto` or `litellm`); a rate limit
+    pauses every thread sending to the same model and server (`viddiff.gated_lm`).
 
     DSPy's disk cache ignores `api_base`, so two servers serving one model name would share
     answers; the server address is folded into the cache key through `rollout_id`, which DSPy
     keeps in the key and strips before sending.
     """
-    import dspy
+    from viddiff.gated_lm import GatedLM, gate_for
 
     if engine == "litellm":  # importing litellm's client warns about typing details of its own
         warnings.filterwarnings("ignore", message=r".*using the `ReadOnly` qualifier", category=UserWarning)
@@ -79,8 +80,9 @@ def build_lm(config: LMConfig, api_key: str, *, engine: str = "auto") -> dspy.LM
     if config.api_base:
         kwargs["api_base"] = config.api_base
         kwargs["rollout_id"] = server_rollout_id(config.api_base)
-    return dspy.LM(
+    return GatedLM(
         config.model,
+        gate=gate_for(config.model, config.api_base),
         temperature=config.temperature,
         max_tokens=config.max_tokens,
         num_retries=config.num_retries,
