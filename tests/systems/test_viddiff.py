@@ -46,3 +46,44 @@ def test_clip_reads_small_and_the_differencer_gets_frames_at_image_size(synth_di
             for image in encode_frames(full[w].images, chosen, size=96, quality=85)
         ]
         assert list(call.image_urls) == expected
+
+
+def test_the_chosen_frames_are_read_again_once_per_video_and_a_lost_video_fails_its_differences(
+    synth_dir, tmp_path, tiny_clip_checkpoint, monkeypatch
+):
+    """One pass per video for every difference of the sample; when video B can no longer be read,
+    each asked difference records that error and the sample goes on to its end."""
+    import shutil
+
+    from viddiff.programs import images
+
+    copy = tmp_path / "synth"
+    shutil.copytree(synth_dir, copy)
+    config = RunConfig(
+        source=str(copy), localization="viterbi", image_size=96, cache_dir=str(tmp_path / "cache"),
+        clip=ClipConfig(model=TINY_CLIP, pretrained=str(tiny_clip_checkpoint), device="cpu"),
+    ).validate()
+    system = system_for("viddiff")
+    program = system.build(config, {"planner": scripted_engine().lm(), "differencer": scripted_engine().lm()})
+    sample = load_benchmark(copy)[1]
+    reads = []
+    fetch = images.fetch_frames
+    monkeypatch.setattr(images, "fetch_frames", lambda frames, indices, size: reads.append(list(indices)) or fetch(frames, indices, size))
+    prepared = system.prepare(program, sample, config, frame_cache=None)
+    with dspy.context(adapter=dspy.ChatAdapter()):
+        record = system.run_sample(program, sample, config, frame_cache=None, lms={}, videos=prepared)
+    assert record.status == "ok" and len(record.predictions) > 1
+    assert reads == [
+        sorted({i for p in record.predictions for i in p.frames_a}),
+        sorted({i for p in record.predictions for i in p.frames_b}),
+    ]
+
+    sample.video_path(1).write_bytes(b"not a video any more")
+    from viddiff.data import video
+
+    monkeypatch.setattr(video, "_FETCHED", video._FrameMemo(2**20))  # forget the frames read above
+    with dspy.context(adapter=dspy.ChatAdapter()):
+        record = system.run_sample(program, sample, config, frame_cache=None, lms={}, videos=prepared)
+    assert record.status == "partial" and record.error is None
+    (error,) = {p.error for p in record.predictions}
+    assert error.startswith("VideoError: ") and str(sample.video_path(1)) in error

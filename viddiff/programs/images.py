@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 import io
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -54,11 +54,12 @@ class ImageEncoding:
     def encode(self, images: np.ndarray, indices: Sequence[int]) -> list[dspy.Image]:
         return encode_frames(images, indices, size=self.size, quality=self.quality, format=self.format, detail=self.detail)
 
-    def encode_chosen(self, frames: Frames, indices: Sequence[int]) -> list[dspy.Image]:
-        """The frames at `indices`, encoded at this size: read again from their video when the
-        frames at hand were read smaller (for CLIP; `fetch_frames`)."""
+    def encode_chosen(self, frames: Frames, indices: Iterable[int]) -> dict[int, dspy.Image]:
+        """The frames at `indices`, by index, encoded at this size: read again from their video,
+        in one pass, when the frames at hand were read smaller (for CLIP; `fetch_frames`)."""
+        indices = sorted(set(indices))
         pixels = fetch_frames(frames, indices, self.size)
-        return self.encode(pixels, range(len(pixels)))
+        return dict(zip(indices, self.encode(pixels, range(len(pixels))), strict=True))
 
 
 def encode_frames(

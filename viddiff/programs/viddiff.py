@@ -119,11 +119,20 @@ class VidDiff(dspy.Module):
         placed: tuple[Localization, Localization],
         seed: int,
     ) -> list[DifferencePrediction]:
+        served = [key for key in differences if all(key not in placed[w].unserved and placed[w].frames.get(key) for w in (0, 1))]
+        # Every chosen frame of a video in one pass (differences share frames and keyframes);
+        # a video that cannot be read again fails the differences that show it.
+        shown = [{i for key in served for i in placed[w].frames[key]} for w in (0, 1)]
+        encoded = map_in_threads(lambda w: self.images.encode_chosen(videos[w], shown[w]), (0, 1), 2)
+
         def decide(key: str) -> dspy.Prediction | None:
-            chosen = [placed[w].frames.get(key) for w in (0, 1)]
-            if any(key in placed[w].unserved or not chosen[w] for w in (0, 1)):
+            if key not in served:
                 return None  # unserved: the mode cannot place it (oracle: no annotated key point)
-            images = [self.images.encode_chosen(videos[w], chosen[w]) for w in (0, 1)]
+            failed = next((e for e in encoded if isinstance(e, Exception)), None)
+            if failed is not None:
+                raise failed
+            images = [[encoded[w][i] for i in placed[w].frames[key]] for w in (0, 1)]
+            chosen = [placed[w].frames[key] for w in (0, 1)]
             with self._role("differencer"):
                 return self.differencer(
                     action_description,
