@@ -663,3 +663,18 @@ def test_fetched_frames_of_a_trimmed_cropped_read_and_of_a_folder(clips: Path, t
     full = read_frames(folder, 5, fps_original=10)
     np.testing.assert_array_equal(fetch_frames(small, [5, 1], None), full.images[[5, 1]])
     assert read_codes(fetch_frames(small, [5, 1], None)) == [10, 2]
+
+
+@pytest.mark.parametrize("capacity", [1, 4, 5, 50])
+def test_frame_stack_holds_every_frame_whatever_the_estimate(capacity):
+    """Too low an estimate grows the stack, one far too high is given back; the frames are exact."""
+    from viddiff.data.video import _FrameStack
+
+    images = [np.full((2, 3, 3), i, dtype=np.uint8) for i in range(5)]
+    stack = _FrameStack(Path("clip.mp4"), capacity)
+    for i, image in enumerate(images):
+        stack.append(image, i)
+    stacked = stack.finish()
+    assert stacked.shape == (5, 2, 3, 3) and stacked.flags.writeable
+    assert np.array_equal(stacked, np.stack(images))
+    assert stacked.base is None or stacked.base.nbytes <= stacked.nbytes / 0.9
