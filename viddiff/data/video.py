@@ -8,6 +8,7 @@ import functools
 import io
 import mmap
 import re
+import struct
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from fractions import Fraction
@@ -771,7 +772,25 @@ def write_video(
     path = Path(path)
     with av.open(str(path), "w") as container:
         _encode(container, frames, fps, timestamps=timestamps, rotation=rotation, crf=crf)
+    if rotation and not hasattr(av.video.stream.VideoStream, "set_display_rotation"):
+        _write_track_rotation(path, rotation)
     return path
+
+
+def _write_track_rotation(path: Path, rotation: int) -> None:
+    """Store a display rotation (a multiple of 90 degrees, counter-clockwise) in the MP4's track
+    header matrix, as PyAV 16's `set_display_rotation` makes FFmpeg write it; for PyAV 15, which
+    has no way to set it (lmms-eval pins av<16)."""
+    if rotation % 90:
+        raise ValueError(f"rotation must be a multiple of 90 degrees, got {rotation}")
+    cos, sin = [(1, 0), (0, 1), (-1, 0), (0, -1)][(rotation // 90) % 4]
+    one, w = 1 << 16, 1 << 30  # 16.16 and 2.30 fixed point
+    matrix = struct.pack(">9i", cos * one, -sin * one, 0, sin * one, cos * one, 0, 0, 0, w)
+    data = bytearray(path.read_bytes())
+    box = data.index(b"tkhd")  # the one track's header: type, version/flags, times, reserved, layer..volume
+    start = box + 4 + 4 + (20 if data[box + 4] == 0 else 32) + 16
+    data[start : start + 36] = matrix
+    path.write_bytes(bytes(data))
 
 
 def video_bytes(frames: Iterable[np.ndarray], fps: float, *, crf: int = 18) -> bytes:
@@ -793,7 +812,7 @@ def _encode(container, frames: Iterable[np.ndarray], fps: float, *, timestamps=N
     stream.time_base = stream.codec_context.time_base = time_base
     # One encoder thread keeps the output byte-identical from run to run.
     stream.options = {"crf": str(crf), "preset": "veryfast", "threads": "1"}
-    if rotation:
+    if rotation and hasattr(stream, "set_display_rotation"):  # PyAV 16+; else write_video patches the file
         stream.set_display_rotation(rotation)
     for i, image in enumerate(frames):
         if i == 0:
