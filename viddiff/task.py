@@ -58,6 +58,14 @@ class Task:
             limit=config.limit,
             revision=config.revision,
         )
+        return cls.of_benchmark(config, bench, held_out=held_out, held_out_because=held_out_because)
+
+    @classmethod
+    def of_benchmark(
+        cls, config: RunConfig, bench: Benchmark, *, held_out: frozenset[str] = frozenset(), held_out_because: str | None = None
+    ) -> Task:
+        """The task of samples already loaded (e.g. the documents lmms-eval hands a model),
+        less the compiled program's held-out slice (`config.program`) or the given `held_out` keys."""
         if config.program:
             held_out = HeldOutSlice.from_dict(program_metadata(config.program)["held_out"]).sample_keys
             held_out_because = f"held-out slice of the compiled program {config.program}"
@@ -91,15 +99,7 @@ class Task:
 
     def scorer(self, lms: Mapping[str, dspy.LM]) -> Scorer:
         """The scorer of the configured mode and open-set protocol (the matcher with its LM)."""
-        from viddiff.evaluation.scoring import ClosedScorer, OpenScorer, PublishedScorer
-
-        if self.config.mode == "closed":
-            return ClosedScorer()
-        if self.config.open_protocol == "published":
-            return PublishedScorer()
-        from viddiff.programs.matcher import RecallMatcher
-
-        return OpenScorer(RecallMatcher(), lm=lms.get("matcher"))
+        return scorer_for(self.config, lms)
 
     def sampling_rates(self) -> dict[str, float]:
         """Frames per second used for each domain of the samples."""
@@ -118,6 +118,19 @@ class Task:
             row_errors=len(self.bench.row_errors),
             provenance=provenance(),
         )
+
+
+def scorer_for(config: RunConfig, lms: Mapping[str, dspy.LM]) -> Scorer:
+    """The scorer of a config's mode and open-set protocol (the matcher with its LM)."""
+    from viddiff.evaluation.scoring import ClosedScorer, OpenScorer, PublishedScorer
+
+    if config.mode == "closed":
+        return ClosedScorer()
+    if config.open_protocol == "published":
+        return PublishedScorer()
+    from viddiff.programs.matcher import RecallMatcher
+
+    return OpenScorer(RecallMatcher(), lm=lms.get("matcher"))
 
 
 def keys_for(config: RunConfig, roles: tuple[str, ...], environ: Mapping[str, str]) -> dict[str, str]:

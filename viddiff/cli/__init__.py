@@ -42,6 +42,7 @@ COMMANDS = {
     ),
     "synth": Command("viddiff.cli.synth", "render a small synthetic benchmark (stick-figure videos, VidDiffBench schema)"),
     "data": Command("viddiff.cli.data", "summarise a benchmark (pairs, differences, label balance) and check its videos"),
+    "export": Command("viddiff.cli.export", "write a scored run as lmms-eval's results and samples files, or a benchmark as lmms-eval tasks"),
     "embed": Command("viddiff.cli.embed", "CLIP-embed a benchmark's videos ahead of a run, in this process or as a Ray Data job"),
     "clip-folder": Command("viddiff.cli.clip_folder", "write a random-weight CLIP folder (useless for accuracy) to try the pipeline offline"),
 }

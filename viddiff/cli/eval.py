@@ -35,17 +35,21 @@ def add_parser(commands) -> None:
             "recall@N_diff, matching the first N_diff predictions of each sample to the ground truth "
             "with an LLM matcher (cached). A compiled program's held-out slice is never scored: pass "
             "--program, or keep PREDICTIONS in its run directory (the run's manifest names the slice). "
+            "PREDICTIONS may also be an lmms-eval samples log (<date>_samples_<task>.jsonl, --log_samples) of a viddiff "
+            "task run by any lmms-eval model: each document's reply is scored here; one that is not a row of "
+            "predictions counts as missing, with its reason. "
             "With --run RUN_DIR, the run's own records are scored again with its configuration."
         ),
         epilog=(
             "examples:\n"
             "  viddiff eval predictions.json --dataset jmhb/VidDiffBench --mode closed\n"
             "  viddiff eval open_predictions.json --dataset runs/synth --mode open --matcher-lm openai/gpt-4o-2024-08-06\n"
-            "  viddiff eval --run runs/easy-closed            # rescore a run (its held-out slice stays out)"
+            "  viddiff eval --run runs/easy-closed            # rescore a run (its held-out slice stays out)\n"
+            "  viddiff eval logs/openai/20261204_101010_samples_viddiff_closed.jsonl --mode closed   # an lmms-eval run"
         ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("predictions", metavar="PREDICTIONS", nargs="?", help="predictions file (JSON)")
+    parser.add_argument("predictions", metavar="PREDICTIONS", nargs="?", help="predictions file (JSON), or an lmms-eval samples log (.jsonl)")
     parser.add_argument("--run", dest="run_dir", metavar="RUN_DIR", help="rescore this run directory from its records instead")
     parser.add_argument("--dataset", default=DEFAULT_SOURCE, help=f"benchmark the predictions align with (default: {DEFAULT_SOURCE})")
     parser.add_argument("--mode", choices=MODES, help="closed or open (required with PREDICTIONS)")
@@ -73,15 +77,14 @@ def run(args: argparse.Namespace) -> int:
     held_out, because = _held_out_beside(Path(args.predictions))
     task = Task.from_config(config, held_out=held_out, held_out_because=because)
     lms = task.lms(task.api_keys(os.environ, task.scoring_roles()))
-    rows = load_predictions(args.predictions, task.bench.n_rows)
+    given = _row_answers(args.predictions, task)
     answers = {}
     for sample in task.samples:
-        row = rows[sample.row_index]
-        if row is not None:
-            answers[sample.sample_key] = SampleAnswers(row)
+        if given[sample.row_index] is not None:
+            answers[sample.sample_key] = given[sample.row_index]
         elif args.missing_as_wrong:
             answers[sample.sample_key] = SampleAnswers({}, error=NO_ROW_PREDICTION)
-    not_predicted = sum(rows[s.row_index] is None for s in task.samples)
+    not_predicted = sum(given[s.row_index] is None for s in task.samples)
     scorer = task.scorer(lms)
     outcomes = score_samples(scorer, task.samples, answers)
     selection = Selection(
@@ -105,6 +108,19 @@ def run(args: argparse.Namespace) -> int:
     print(format_summary(document))
     print(f"\nwrote {out / METRICS_FILE}, {out / OUTCOMES_FILE} and the CSV tables")
     return 0
+
+
+def _row_answers(predictions: str, task: Task) -> list[SampleAnswers | None]:
+    """What each benchmark row answered: from a predictions file in the benchmark's format, or
+    from an lmms-eval samples log (.jsonl) of a viddiff task; None where a row has no prediction."""
+    from viddiff.harness.files import is_sample_log, sample_log_rows
+
+    if is_sample_log(predictions):
+        keys: list[str | None] = [None] * task.bench.n_rows
+        for sample in task.bench:
+            keys[sample.row_index] = sample.sample_key
+        return sample_log_rows(predictions, keys)
+    return [None if row is None else SampleAnswers(row) for row in load_predictions(predictions, task.bench.n_rows)]
 
 
 def _rescore_run(args: argparse.Namespace) -> int:

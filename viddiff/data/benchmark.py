@@ -75,7 +75,7 @@ def load_benchmark(
         >>> bench = load_benchmark("runs/synth/dataset.jsonl", split="easy", limit=4)
         >>> bench[0].candidates
     """
-    rows, default_root = _read_rows(source, revision)
+    rows, default_root = read_rows(source, revision)
     root = Path(video_root) if video_root is not None else default_root
     _reject_old_version(str(source), rows)
 
@@ -323,7 +323,7 @@ def _reject_old_version(source: str, rows: list[Mapping[str, Any]]) -> None:
         raise DatasetError(_OLD_VERSION_MESSAGE.format(source=source))
 
 
-def _read_rows(source: str | Path, revision: str | None) -> tuple[list[Mapping[str, Any]], Path | None]:
+def read_rows(source: str | Path, revision: str | None) -> tuple[list[Mapping[str, Any]], Path | None]:
     """Rows of the source and the default video root (the local source's folder, else None)."""
     path = Path(source)
     if path.exists():
