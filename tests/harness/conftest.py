@@ -8,7 +8,7 @@ from tests.lm.loopback_server import loopback_server
 from tests.lm.viddiff_roles import scripted_engine
 from viddiff.cli import main
 from viddiff.data.synth import generate_benchmark
-from viddiff.harness.documents import MODE_FIELD, ROOT_FIELD
+from viddiff.harness.documents import MODE_FIELD, ROOT_FIELD, SOURCE_FIELD
 
 TEST_KEY = "sk-test-harness-0123456789"
 
@@ -27,8 +27,8 @@ def rows(synth_dir):
 
 @pytest.fixture
 def docs(rows, synth_dir):
-    """Each row as a closed-set document of a task folder (its video root beside it)."""
-    return [{**row, ROOT_FIELD: str(synth_dir), MODE_FIELD: "closed"} for row in rows]
+    """Each row as a closed-set document of a task folder (its video root and benchmark beside it)."""
+    return [{**row, ROOT_FIELD: str(synth_dir), SOURCE_FIELD: str(synth_dir), MODE_FIELD: "closed"} for row in rows]
 
 
 @pytest.fixture(scope="session")

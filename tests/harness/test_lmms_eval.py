@@ -16,6 +16,7 @@ from tests.harness.conftest import TEST_KEY  # noqa: E402
 from tests.lm.loopback_server import loopback_server  # noqa: E402
 from tests.lm.viddiff_roles import scripted_engine  # noqa: E402
 from viddiff.cli import main  # noqa: E402
+from viddiff.errors import ViddiffError  # noqa: E402
 from viddiff.harness.files import TASKS_DIR, export_run, write_task_folder  # noqa: E402
 from viddiff.run_log import load_scored_run  # noqa: E402
 
@@ -53,8 +54,9 @@ def _environment(tmp_path: Path) -> dict[str, str]:
 
 
 def test_lmms_eval_runs_the_viddiff_model_and_scores_it_as_viddiff(task_folder, synth_dir, tmp_path):
-    """The task's numbers are viddiff's score of the records the model wrote; `viddiff eval`
-    reads lmms-eval's samples log to the same metrics; the run directory is resumed."""
+    """Closed and open set: the task's numbers are viddiff's scores of the records the model
+    wrote (open: through the matcher named by VIDDIFF_MATCHER_*); `viddiff eval` reads lmms-eval's
+    samples log to the same metrics; a second lmms-eval run resumes the run directories."""
     logs, out = tmp_path / "logs", tmp_path / "runs"
     with loopback_server(scripted_engine(choice="hash")) as server:
         model_args = (
@@ -62,28 +64,78 @@ def test_lmms_eval_runs_the_viddiff_model_and_scores_it_as_viddiff(task_folder, 
             f"cache_dir={tmp_path / 'cache'},out={out}"
         )
         command = [
-            LMMS_EVAL, "eval", "--model", "viddiff", "--model_args", model_args, "--tasks", "synth_closed",
+            LMMS_EVAL, "eval", "--model", "viddiff", "--model_args", model_args, "--tasks", "synth_closed,synth_open",
             "--include_path", str(task_folder), "--log_samples", "--output_path", str(logs), "--batch_size", "1",
         ]
-        done = subprocess.run(command, env=_environment(tmp_path), capture_output=True, text=True, timeout=600)
+        environment = {
+            **_environment(tmp_path),
+            "VIDDIFF_MATCHER_LM": "openai/test-model",
+            "VIDDIFF_MATCHER_API_BASE": server.api_base,
+            "VIDDIFF_MATCHER_API_KEY_ENV": "VIDDIFF_TEST_KEY",
+        }
+        done = subprocess.run(command, env=environment, capture_output=True, text=True, timeout=600)
         assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+        (results_path,) = logs.rglob("*_results.json")
+        matcher_calls = [c for c in server.engine.calls if "matches" in c.output_fields]
+        assert len(matcher_calls) == 4  # lmms-eval's process_results: one match per open-set document
+        assert all(c.model == "test-model" for c in matcher_calls)
         calls = len(server.engine.calls)
-        assert calls > 0
-        again = subprocess.run(command, env=_environment(tmp_path), capture_output=True, text=True, timeout=600)
+        again = subprocess.run(command, env=environment, capture_output=True, text=True, timeout=600)
         assert again.returncode == 0, again.stderr[-3000:]
-        assert len(server.engine.calls) == calls  # resumed: every document already answered
-    (results_path, *_) = sorted(logs.rglob("*_results.json"))
-    (samples_path, *_) = sorted(logs.rglob("*_samples_synth_closed.jsonl"))
-    results = json.loads(results_path.read_text())["results"]["synth_closed"]
-    run = out / "synth_closed"
-    assert main(["eval", "--run", str(run)]) == 0
-    scored = load_scored_run(run).metrics
-    assert results["viddiff_overall,none"] == pytest.approx(100 * scored["overall"]["score"])
-    for split, group in scored["splits"].items():
-        assert results[f"viddiff_{split},none"] == pytest.approx(100 * group["score"])
+        program_calls = [c for c in server.engine.calls[calls:] if any(f in c.output_fields for f in ("answer", "stages", "differences"))]
+        assert program_calls == []  # resumed: every document already answered
+        for mode in ("closed", "open"):
+            assert main(["eval", "--run", str(out / f"synth_{mode}")]) == 0
+    results = json.loads(results_path.read_text())["results"]
+    for mode in ("closed", "open"):
+        scored = load_scored_run(out / f"synth_{mode}").metrics
+        values = results[f"synth_{mode}"]
+        assert values["viddiff_overall,none"] == pytest.approx(100 * scored["overall"]["score"])
+        for split, group in scored["splits"].items():
+            assert values[f"viddiff_{split},none"] == pytest.approx(100 * group["score"])
+    samples_path = sorted(logs.rglob("*_samples_synth_closed.jsonl"))[0]  # the first run's (the second wrote its own)
     eval_out = tmp_path / "eval"
     assert main(["eval", str(samples_path), "--dataset", str(synth_dir), "--mode", "closed", "--out", str(eval_out)]) == 0
-    assert json.loads((eval_out / "metrics.json").read_text())["overall"] == scored["overall"]
+    assert json.loads((eval_out / "metrics.json").read_text())["overall"] == load_scored_run(out / "synth_closed").metrics["overall"]
+
+
+class _Request:
+    """What the viddiff model reads of an lmms-eval Instance."""
+
+    def __init__(self, doc_id: int, task: str):
+        self.args = ("prompt", {}, None, doc_id, task, "test")
+
+
+def test_the_model_runs_a_compiled_program_and_leaves_its_held_out_slice_unanswered(docs, synth_dir, tmp_path, monkeypatch):
+    from viddiff.config import RunConfig
+    from viddiff.harness.model import ViddiffModel
+    from viddiff.optimize.compile import CompileSettings
+    from viddiff.optimize.held_out import HeldOutSlice
+    from viddiff.optimize.program_file import save_compiled
+    from viddiff.task import program_for
+
+    config = RunConfig(source=str(synth_dir), localization="uniform").validate()
+    program = program_for(config, {})
+    for name, predictor in program.named_predictors():
+        if name.startswith("differencer"):
+            predictor.signature = predictor.signature.with_instructions("COMPILED: compare the two frame sets.")
+    held_out = HeldOutSlice(source=str(synth_dir), seed=0, fraction=None, size=1, train=(docs[0]["sample_key"],), validation=())
+    path = save_compiled(program, tmp_path / "program.json", config=config, settings=CompileSettings(optimizer="instructions"), held_out=held_out, scores={})
+    monkeypatch.setenv("VIDDIFF_TEST_KEY", TEST_KEY)
+    with loopback_server(scripted_engine(choice="hash")) as server:
+        model = ViddiffModel(
+            lm="openai/test-model", api_base=server.api_base, api_key_env="VIDDIFF_TEST_KEY", localization="uniform",
+            cache_dir=str(tmp_path / "cache"), program=str(path), out=str(tmp_path / "runs"), batch_size=1, device="cpu",
+        )
+        model.task_dict = {"synth_closed": {"test": docs}}
+        replies = model.generate_until([_Request(i, "synth_closed") for i in reversed(range(len(docs)))])[::-1]
+        asked = [c for c in server.engine.calls if "answer" in c.output_fields]
+    assert replies[0] == "null"  # the program was compiled on it
+    for doc, reply in zip(docs[1:], replies[1:]):
+        assert set(json.loads(reply)) == set(json.loads(doc["differences_gt"])) - {k for k, v in json.loads(doc["differences_gt"]).items() if v is None}
+    assert asked and all("COMPILED: compare the two frame sets." in c.system for c in asked)
+    with pytest.raises(ViddiffError, match=r"--model_args: unknown --temperature-x; they are `viddiff run` options"):
+        ViddiffModel(temperature_x=1)
 
 
 def test_lmms_eval_reads_an_exported_run_as_a_baseline(closed_run, tmp_path):
