@@ -2,7 +2,6 @@
 logs scored by `viddiff eval`, and task folders over any benchmark."""
 
 import json
-from pathlib import Path
 
 import pytest
 import yaml

@@ -19,7 +19,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from viddiff.data.benchmark import record_to_sample
+from viddiff.data.benchmark import DEFAULT_SOURCE, record_to_sample
 from viddiff.data.records import SPLITS, Sample
 from viddiff.errors import ViddiffError
 from viddiff.evaluation.outcomes import group_scores
@@ -59,8 +59,6 @@ def doc_video_root(doc: Mapping[str, Any]) -> Path | None:
 
 
 def doc_source(doc: Mapping[str, Any]) -> str:
-    from viddiff.data.benchmark import DEFAULT_SOURCE
-
     return doc.get(SOURCE_FIELD) or DEFAULT_SOURCE
 
 
