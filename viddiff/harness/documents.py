@@ -36,7 +36,6 @@ VIDEO_ROOT_VARIABLE = "VIDDIFF_VIDEO_ROOT"
 MATCHER_VARIABLES = {"model": "VIDDIFF_MATCHER_LM", "api_base": "VIDDIFF_MATCHER_API_BASE", "api_key_env": "VIDDIFF_MATCHER_API_KEY_ENV"}
 """The open set's judge, from the environment (default: viddiff's matcher, openai/gpt-4o-2024-08-06)."""
 CLIPS_VARIABLE = "VIDDIFF_CLIP_DIR"
-NOT_RUN = "no reply: the system did not run this document"
 
 
 class ReplyError(ViddiffError):
@@ -156,12 +155,13 @@ split, and the published Avg (the mean of the three splits)."""
 def aggregate(items: Sequence[Mapping[str, Any]], metric: str = "overall") -> float | None:
     """viddiff's score of the task's documents in percent (closed: accuracy; open: recall@N_diff):
     `overall`, one split, or `avg`; None when nothing is scored (or, for avg, a split is missing)."""
-    from viddiff.evaluation.scoring import Selection, metrics
+    from viddiff.evaluation.scoring import ClosedScorer, OpenScorer, Selection, metrics
     from viddiff.run_log import Outcome
 
     outcomes = [Outcome.model_validate(o) for item in items for o in item["outcomes"]]
     mode = items[0]["mode"] if items else "closed"
-    document = metrics(outcomes, mode=mode, protocol=_protocol(mode), selection=Selection(scored=sum(not i["not_run"] for i in items)))
+    protocol = (ClosedScorer if mode == "closed" else OpenScorer).protocol
+    document = metrics(outcomes, mode=mode, protocol=protocol, selection=Selection(scored=sum(not i["not_run"] for i in items)))
     if metric == "overall":
         score = document["overall"]["score"]
     elif metric == "avg":
@@ -176,10 +176,6 @@ def aggregate_score(scores: Sequence[float | None]) -> float | None:
     lmms-eval's paired comparison (`--baseline`) pairs document by document."""
     scored = [s for s in scores if s is not None]
     return 100 * sum(scored) / len(scored) if scored else None
-
-
-def _protocol(mode: str) -> str:
-    return "closed" if mode == "closed" else "verify-then-match"
 
 
 @functools.cache
@@ -198,11 +194,12 @@ def doc_clips(doc: Mapping[str, Any]) -> list[str]:
     """The document's two videos, A then B, each trimmed as the row says and sampled at the
     baselines' rate for its domain, as MP4 files (written once to $VIDDIFF_CLIP_DIR, default
     ~/.cache/viddiff/clips): what any lmms-eval model is shown."""
+    from viddiff.data.frame_cache import default_cache_dir
     from viddiff.data.sources import read_sample_frames
     from viddiff.programs.baselines import clip_bytes
 
     sample = doc_sample(doc, 0)
-    folder = Path(os.environ.get(CLIPS_VARIABLE) or Path.home() / ".cache" / "viddiff" / "clips")
+    folder = Path(os.environ.get(CLIPS_VARIABLE) or default_cache_dir().parent / "clips")
     paths = []
     for which in (0, 1):
         source = sample.video_path(which)
