@@ -24,6 +24,7 @@ from viddiff.data.records import SPLITS, Sample
 from viddiff.errors import ViddiffError
 from viddiff.evaluation.outcomes import group_scores
 from viddiff.evaluation.predictions import PredictionsError, Row, SampleAnswers, parse_predictions
+from viddiff.run_log import Outcome
 
 MODE_FIELD = "viddiff_mode"
 """Added to every document by the task (`closed` or `open`): what the model is asked."""
@@ -138,12 +139,13 @@ def process_results(doc: Mapping[str, Any], results: Sequence[str]) -> dict[str,
     sample = doc_sample(doc, 0)
     answers = reply_answers(results[0] if results else "null")
     outcomes = [] if answers is None else _scorer(mode).score(sample, answers)
-    item = {
-        "sample_key": sample.sample_key,
-        "mode": mode,
-        "not_run": answers is None,
-        "outcomes": [o.model_dump(mode="json") for o in outcomes],
-    }
+    return document_metrics(sample.sample_key, mode, outcomes, not_run=answers is None)
+
+
+def document_metrics(sample_key: str, mode: str, outcomes: Sequence[Outcome], *, not_run: bool = False) -> dict[str, Any]:
+    """A document's value under each metric of the task: its outcomes (the aggregations score
+    them) and `viddiff_score`, its own score."""
+    item = {"sample_key": sample_key, "mode": mode, "not_run": not_run, "outcomes": [o.model_dump(mode="json") for o in outcomes]}
     return {**{f"viddiff_{name}": item for name in METRICS}, "viddiff_score": group_scores(outcomes, mode)["score"]}
 
 
@@ -156,7 +158,6 @@ def aggregate(items: Sequence[Mapping[str, Any]], metric: str = "overall") -> fl
     """viddiff's score of the task's documents in percent (closed: accuracy; open: recall@N_diff):
     `overall`, one split, or `avg`; None when nothing is scored (or, for avg, a split is missing)."""
     from viddiff.evaluation.scoring import ClosedScorer, OpenScorer, Selection, metrics
-    from viddiff.run_log import Outcome
 
     outcomes = [Outcome.model_validate(o) for item in items for o in item["outcomes"]]
     mode = items[0]["mode"] if items else "closed"

@@ -22,9 +22,8 @@ from pathlib import Path
 from typing import Any
 
 from viddiff.errors import ViddiffError
-from viddiff.evaluation.outcomes import group_scores
 from viddiff.evaluation.predictions import SampleAnswers, to_benchmark_format
-from viddiff.harness.documents import METRICS, ROOT_FIELD, SOURCE_FIELD, aggregate, aggregate_score, reply_answers
+from viddiff.harness.documents import METRICS, ROOT_FIELD, SOURCE_FIELD, aggregate, aggregate_score, document_metrics, reply_answers
 
 TASKS_DIR = Path(__file__).resolve().parent / "tasks"
 """The task folder shipped with viddiff: `--include_path` for lmms-eval."""
@@ -53,30 +52,21 @@ def export_run(run_dir: str | Path, out: str | Path, *, task: str | None = None)
     task = task or task_name(run.mode)
     records = [r for r in run.records if r.row_index is not None]
     rows = to_benchmark_format(records, max((r.row_index for r in records), default=-1) + 1)
-    lines, items, scores = [], [], []
+    lines = []
     for record in records:
-        outcomes = run.outcomes_of(record.sample_key)
-        item = {
-            "sample_key": record.sample_key,
-            "mode": run.mode,
-            "not_run": False,
-            "outcomes": [o.model_dump(mode="json") for o in outcomes],
-        }
-        score = group_scores(outcomes, run.mode)["score"]
-        reply = json.dumps(rows[record.row_index])
-        items.append(item)
-        scores.append(score)
+        entry = document_metrics(record.sample_key, run.mode, run.outcomes_of(record.sample_key))
         lines.append(
             {
                 "doc_id": record.row_index,
                 "target": json.dumps(record.labels, sort_keys=True),
-                "filtered_resps": [reply],
-                **{name: item for name in METRIC_NAMES[:-1]},
-                "viddiff_score": score,
+                "filtered_resps": [json.dumps(rows[record.row_index])],
+                **entry,
                 "doc_hash": hashlib.sha256(record.sample_key.encode()).hexdigest(),
                 "input": f"viddiff {run.config.get('system', 'viddiff')} run {run.path}",
             }
         )
+    items = [line["viddiff_overall"] for line in lines]
+    scores = [line["viddiff_score"] for line in lines]
     values = {f"viddiff_{m},none": aggregate(items, m) for m in METRICS}
     values["viddiff_score,none"] = aggregate_score(scores)
     now = datetime.now(timezone.utc)
